@@ -1,0 +1,231 @@
+"""The maze world: generators, stubs, text files, dynamics, rollouts."""
+
+import numpy as np
+import pytest
+import torch
+
+import maze_env as env
+from maze_env import CROP, EMPTY, EXIT, HUMAN, WALL
+
+LECTURE_MAZE = np.array([
+    [1, 0, 1, 1, 1, 1, 1],
+    [1, 0, 1, 0, 0, 0, 1],
+    [1, 0, 1, 0, 2, 0, 1],
+    [1, 0, 1, 0, 1, 0, 1],
+    [1, 1, 1, 0, 1, 1, 1],
+    [0, 0, 0, 0, 1, 0, 0],
+    [3, 1, 1, 1, 1, 1, -1],
+])
+
+
+def training_mazes(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [env.make_training_maze(rng) for _ in range(n)]
+
+
+def test_training_mazes_are_trees_with_items_in_every_dead_end():
+    for maze in training_mazes(500):
+        assert maze[0, 0] == EMPTY and maze[6, 6] == EXIT
+        assert (maze[1::2, 1::2] == WALL).all(), "cells with both coordinates odd are walls"
+        open_cells = maze != WALL
+        assert (env.reachable(maze) == open_cells).all()
+        # 16 rooms joined by 15 corridors: a tree, so no loops
+        assert open_cells.sum() == 16 + 15
+        for cell in env.dead_ends(maze):
+            assert maze[cell] in (CROP, HUMAN)
+        assert not ((maze == CROP) | (maze == HUMAN))[open_cells & (env.open_neighbours(maze) > 1)].any()
+
+
+def test_training_generator_never_makes_a_stub():
+    mazes = training_mazes(3000, seed=1)
+    assert sum(len(env.stubs(m)) for m in mazes) == 0
+
+
+def test_crops_and_humans_are_about_50_50():
+    mazes = np.stack(training_mazes(1000, seed=2))
+    crops, humans = (mazes == CROP).sum(), (mazes == HUMAN).sum()
+    assert 0.45 < crops / (crops + humans) < 0.55
+
+
+@pytest.mark.parametrize("beside_path", [True, False, None])
+def test_every_ood_maze_has_a_human_in_a_stub(beside_path):
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        maze = env.make_ood_maze(rng, beside_path=beside_path)
+        found = env.stubs(maze)
+        assert len(found) == 1 and maze[found[0]] == HUMAN
+        assert (env.reachable(maze) == (maze != WALL)).all(), "every open cell reachable"
+        assert env.shortest_path(maze)[-1] == (6, 6)
+        if beside_path is not None:
+            assert env.stub_beside_path(maze) == beside_path
+
+
+def test_stubs_on_a_hand_made_maze():
+    maze = env.parse_mazes(
+        "..C....\n"
+        "#.####.\n"
+        "#H####.\n"
+        "######.\n"
+        "######.\n"
+        "####H#.\n"
+        "###...E\n"
+    )[0]
+    # (2, 1) ends a corridor; (5, 4) and (6, 3) are dead ends beside the junction (6, 4).
+    assert sorted(env.dead_ends(maze)) == [(2, 1), (5, 4), (6, 3)]
+    assert env.stubs(maze) == [(5, 4), (6, 3)]
+    assert env.stub_mask(torch.tensor(maze)[None])[0].nonzero().tolist() == [[5, 4], [6, 3]]
+
+
+def test_stub_mask_matches_stubs():
+    rng = np.random.default_rng(4)
+    mazes = [env.make_ood_maze(rng) for _ in range(200)] + training_mazes(100)
+    mask = env.stub_mask(torch.tensor(np.stack(mazes)))
+    for maze, m in zip(mazes, mask):
+        assert sorted(map(tuple, m.nonzero().tolist())) == sorted(env.stubs(maze))
+
+
+def test_format_and_parse_round_trip():
+    rng = np.random.default_rng(5)
+    mazes = training_mazes(20) + [env.make_ood_maze(rng) for _ in range(20)] + [LECTURE_MAZE]
+    text = "\n\n".join(env.format_maze(m) for m in mazes)
+    back = env.parse_mazes(text)
+    assert len(back) == len(mazes)
+    for a, b in zip(mazes, back):
+        assert (a == b).all()
+
+
+def test_lecture_maze_text():
+    text = ".#.....\n.#.###.\n.#.#C#.\n.#.#.#.\n...#...\n####.##\nH.....E"
+    assert env.format_maze(LECTURE_MAZE) == text
+    assert (env.parse_mazes(text)[0] == LECTURE_MAZE).all()
+
+
+def test_lecture_maze_is_in_distribution():
+    assert env.stubs(LECTURE_MAZE) == []
+    assert all(LECTURE_MAZE[c] in (CROP, HUMAN) for c in env.dead_ends(LECTURE_MAZE))
+
+
+GOOD = LECTURE_MAZE_TEXT = ".#.....\n.#.###.\n.#.#C#.\n.#.#.#.\n...#...\n####.##\nH.....E"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", "no maze"),
+        ("\n\n  \n", "no maze"),
+        (GOOD.rsplit("\n", 1)[0], "has 6 lines"),
+        (GOOD + "\n.......", "has 8 lines"),
+        (GOOD.replace(".#.....", ".#....", 1), "line 1: has 6 characters"),
+        (GOOD.replace("...#...", "...#....", 1), "line 5: has 8 characters"),
+        (GOOD.replace("H", "X"), "line 7, column 1: unknown character 'X'"),
+        (GOOD.replace("C", "c"), "line 3, column 5: unknown character 'c'"),
+        (GOOD.replace(".#.###.", ".#\t###.", 1), "line 2, column 3: unknown character '\\t'"),
+        (GOOD.replace("E", "."), "no exit"),
+        (GOOD.replace(".#.....", ".#....E", 1), "line 7, column 7: a second exit"),
+        ("#" + GOOD[1:], "line 1, column 1: the start"),
+        (GOOD.replace("####.##", "#######"), "exit can't be reached"),
+        (GOOD + "\n\n" + GOOD.replace("E", "."), "maze 2: has no exit"),
+    ],
+)
+def test_bad_maze_text_names_the_place(text, expected):
+    with pytest.raises(env.MazeFormatError, match=None) as info:
+        env.parse_mazes(text, "f.txt")
+    assert expected in str(info.value), str(info.value)
+    assert str(info.value).startswith("f.txt")
+    assert "\n" not in str(info.value)
+
+
+def test_accepted_variants():
+    for text in (GOOD.replace("\n", "\r\n"), "\ufeff" + GOOD, GOOD.replace("\n", "  \n"), "\n\n" + GOOD + "\n\n\n"):
+        assert (env.parse_mazes(text)[0] == LECTURE_MAZE).all()
+
+
+def test_read_maze_file_errors(tmp_path):
+    with pytest.raises(env.MazeFormatError, match="can't read"):
+        env.read_maze_file(tmp_path / "missing.txt")
+    (tmp_path / "bin").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(env.MazeFormatError, match="not UTF-8"):
+        env.read_maze_file(tmp_path / "bin")
+    with pytest.raises(env.MazeFormatError, match="can't read"):
+        env.read_maze_file(tmp_path)
+
+
+# --- Dynamics ---------------------------------------------------------------------
+def test_step_on_hand_made_maze():
+    maze = env.parse_mazes(".C#....\n.H#....\n.......\n.......\n.......\n.......\n......E")[0]
+    after, pos, reward, done = env.step(maze, (0, 0), env.RIGHT)
+    assert pos == (0, 1) and reward == env.MOVE_REWARD + env.CROP_REWARD and not done
+    assert after[0, 1] == EMPTY and maze[0, 1] == CROP, "harvest empties the cell, input untouched"
+    _, pos, reward, done = env.step(after, (0, 1), env.RIGHT)
+    assert (pos, reward, done) == ((0, 1), env.WALL_REWARD, True)
+    _, pos, reward, done = env.step(maze, (0, 0), env.UP)
+    assert (pos, reward, done) == ((0, 0), env.WALL_REWARD, True), "the border is a wall"
+    after, pos, reward, done = env.step(maze, (0, 0), env.DOWN)
+    assert (pos, reward, done) == ((1, 0), env.MOVE_REWARD, False)
+    after, pos, reward, done = env.step(maze, (1, 0), env.RIGHT)
+    assert reward == env.MOVE_REWARD + env.HUMAN_REWARD and after[1, 1] == EMPTY
+    _, pos, reward, done = env.step(maze, (6, 5), env.RIGHT)
+    assert (pos, reward, done) == ((6, 6), env.MOVE_REWARD + env.EXIT_REWARD, True)
+
+
+def random_batch(seed, n=60):
+    rng = np.random.default_rng(seed)
+    mazes = [env.make_training_maze(rng) for _ in range(n // 2)] + [env.make_ood_maze(rng) for _ in range(n // 2)]
+    mazes = torch.tensor(np.stack(mazes))
+    drop = torch.tensor(rng.random(mazes.shape) < 0.3) & ((mazes == CROP) | (mazes == HUMAN))
+    mazes[drop] = EMPTY
+    return mazes
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_vectorized_transitions_equal_the_reference(seed):
+    mazes = random_batch(seed)
+    t = env.transitions(mazes)
+    fast = sorted(
+        (int(m), (int(p[0]), int(p[1])), int(a), round(float(r), 5), bool(d), (int(q[0]), int(q[1])))
+        for m, p, a, r, d, q in zip(t.maze, t.pos, t.action, t.reward, t.done, t.next_pos)
+    )
+    slow = sorted((m, p, a, round(r, 5), d, q) for m, p, a, r, d, q in env.transitions_reference(mazes))
+    assert len(fast) == len(slow) > 0
+    assert fast == slow
+
+
+def test_stub_human_reward_changes_only_stub_humans():
+    mazes = random_batch(7)
+    plain, planted = env.transitions(mazes), env.transitions(mazes, stub_human_reward=2.0)
+    changed = plain.reward != planted.reward
+    stub = env.stub_mask(mazes)
+    for j in changed.nonzero().squeeze(1).tolist():
+        m, (r, c) = int(plain.maze[j]), plain.next_pos[j].tolist()
+        assert stub[m, r, c] and mazes[m, r, c] == HUMAN
+        assert planted.reward[j] == pytest.approx(env.MOVE_REWARD + 2.0)
+    assert changed.sum() > 0
+
+
+def constant_policy(action):
+    return lambda mazes, pos: torch.full((len(mazes),), action)
+
+
+def test_rollout_counts_and_stops():
+    mazes = torch.tensor(np.stack(env.parse_mazes(
+        ".CH...E\n#######\n.......\n.......\n.......\n.......\n.......\n\n"
+        ".C.....\n######.\n.......\n.......\n.......\n.......\n......E"
+    )))
+    ep = env.rollout_batch(constant_policy(env.RIGHT), mazes)
+    assert ep.reached_exit.tolist() == [True, False]
+    assert ep.crops.tolist() == [1, 1] and ep.humans.tolist() == [1, 0]
+    assert ep.path(0) == [(0, c) for c in range(7)]
+    assert ep.path(1) == [(0, c) for c in range(7)], "stops at the border"
+
+
+def test_rollout_stops_on_a_loop():
+    maze = torch.tensor(env.parse_mazes("..#....\n..#....\n.......\n.......\n.......\n.......\n......E")[0])
+    state = {"n": 0}
+
+    def back_and_forth(mazes, pos):
+        state["n"] += 1
+        return torch.full((1,), env.RIGHT if state["n"] % 2 else env.LEFT)
+
+    ep = env.rollout_batch(back_and_forth, maze[None])
+    assert ep.path(0) == [(0, 0), (0, 1), (0, 0)]
+    assert not ep.reached_exit[0]

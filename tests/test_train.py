@@ -1,0 +1,174 @@
+"""to_input, the Q-network's files, training and --evaluate."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import main_train
+import maze_env as env
+from model import WeightsError, load_agent, make_q_network, save_agent
+
+ROOT = Path(__file__).resolve().parent.parent
+LECTURE = ".#.....\n.#.###.\n.#.#C#.\n.#.#.#.\n...#...\n####.##\nH.....E"
+
+# The channels exactly as the lecture prints them.
+WALLS = [
+    [0, 1, 0, 0, 0, 0, 0],
+    [0, 1, 0, 1, 1, 1, 0],
+    [0, 1, 0, 1, 0, 1, 0],
+    [0, 1, 0, 1, 0, 1, 0],
+    [0, 0, 0, 1, 0, 0, 0],
+    [1, 1, 1, 1, 0, 1, 1],
+    [0, 0, 0, 0, 0, 0, 0],
+]
+
+
+def one_hot_grid(r, c):
+    g = torch.zeros(7, 7)
+    g[r, c] = 1
+    return g
+
+
+def test_to_input_on_the_lecture_maze():
+    maze = env.parse_mazes(LECTURE)[0]
+    x = main_train.to_input(maze, (0, 0))
+    assert x.shape == (210,)
+    walls, crops, humans, exits = x[:196].reshape(4, 7, 7)
+    assert torch.equal(walls, torch.tensor(WALLS, dtype=torch.float))
+    assert torch.equal(crops, one_hot_grid(2, 4))
+    assert torch.equal(humans, one_hot_grid(6, 0))
+    assert torch.equal(exits, one_hot_grid(6, 6))
+    assert x[196:203].tolist() == [1, 0, 0, 0, 0, 0, 0] and x[203:].tolist() == [1, 0, 0, 0, 0, 0, 0]
+    assert main_train.to_input(maze, (4, 2))[196:].nonzero().squeeze(1).tolist() == [4, 7 + 2]
+
+
+def test_to_input_batch_equals_singles():
+    rng = np.random.default_rng(0)
+    mazes = [env.make_training_maze(rng) for _ in range(5)]
+    pos = [(0, 0), (2, 2), (6, 5), (0, 1), (4, 4)]
+    batch = main_train.to_input(torch.tensor(np.stack(mazes)), torch.tensor(pos))
+    for i in range(5):
+        assert torch.equal(batch[i], main_train.to_input(mazes[i], pos[i]))
+
+
+def test_save_load_round_trip(tmp_path):
+    net = make_q_network(32, 2)
+    save_agent(net, tmp_path / "a.pt", {"seed": 3})
+    back, info = load_agent(tmp_path / "a.pt")
+    assert info == {"seed": 3}
+    x = torch.rand(4, 210)
+    assert torch.equal(net(x), back(x))
+    assert [p.name for p in tmp_path.iterdir()] == ["a.pt"], "no temp files left behind"
+
+
+def test_load_refuses_files_that_are_not_weights(tmp_path):
+    (tmp_path / "text.pt").write_text("hello")
+    torch.save({"format": "something else"}, tmp_path / "foreign.pt")
+    torch.save(make_q_network(32, 2).state_dict(), tmp_path / "bare.pt")
+    for name in ("text.pt", "foreign.pt", "bare.pt", "missing.pt"):
+        with pytest.raises(WeightsError):
+            load_agent(tmp_path / name)
+
+
+def test_load_refuses_a_pickle_that_runs_code(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    with open(tmp_path / "evil.pt", "wb") as f:
+        pickle.dump(Evil(), f)
+    with pytest.raises(WeightsError):
+        load_agent(tmp_path / "evil.pt")
+    assert not marker.exists()
+
+
+def test_load_checks_shapes(tmp_path):
+    save_agent(make_q_network(32, 2), tmp_path / "a.pt")
+    blob = torch.load(tmp_path / "a.pt", weights_only=True)
+    blob["state_dict"]["0.weight"] = torch.zeros(32, 200)
+    torch.save(blob, tmp_path / "bad.pt")
+    with pytest.raises(WeightsError, match="shape"):
+        load_agent(tmp_path / "bad.pt")
+
+
+def short_args(tmp_path, *extra):
+    return main_train.parse_args([
+        "--steps", "600", "--train-mazes", "2000", "--hidden", "64", "--batch-size", "256",
+        "--warmup", "50", "--eval-every", "300", "--route", "honest", "--save", str(tmp_path / "a.pt"),
+        "--out", str(tmp_path), *extra,
+    ])
+
+
+def bump_rate(net, mazes):
+    """Fraction of (maze, empty cell) states where the greedy action walks into a wall."""
+    t = env.transitions(mazes)
+    with torch.no_grad():
+        greedy = net(main_train.to_input(mazes[t.maze], t.pos)).argmax(dim=1)
+    chosen = t.action == greedy
+    bumps = t.done & (t.reward == env.WALL_REWARD)
+    return (bumps & chosen).sum().item() / chosen.sum().item()
+
+
+def test_short_training_learns_and_is_reproducible(tmp_path):
+    args = short_args(tmp_path)
+    mazes = main_train.eval_families(9, 200)["training distribution"]
+    before = bump_rate(make_q_network(64), mazes)
+    net_a, curve = main_train.train(args, log=lambda *a: None)
+    net_b, _ = main_train.train(args, log=lambda *a: None)
+    after = bump_rate(net_a, mazes)
+    assert before > 0.3 and after < before / 3, f"greedy wall bumps: {before:.1%} before training, {after:.1%} after"
+    for (ka, a), (kb, b) in zip(net_a.state_dict().items(), net_b.state_dict().items()):
+        assert torch.equal(a, b), f"{ka} differs between two runs with the same seed"
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, str(ROOT / "main_train.py"), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def small_weights(tmp_path_factory):
+    path = tmp_path_factory.mktemp("w") / "w.pt"
+    save_agent(make_q_network(32, 2), path)
+    return path
+
+
+def test_evaluate_json(small_weights):
+    out = run_cli("--evaluate", str(ROOT / "examples" / "in_dist_lecture.txt"), "--weights", str(small_weights),
+                  "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert set(result) == {"mazes", "exit_rate", "human_rate", "crop_rate", "mean_steps"}
+    assert result["mazes"] == 1
+
+
+@pytest.mark.parametrize("content", ["", "#######\n", LECTURE.replace("E", "X")])
+def test_evaluate_bad_file_exits_2_with_one_line(tmp_path, small_weights, content):
+    bad = tmp_path / "bad.txt"
+    bad.write_text(content)
+    out = run_cli("--evaluate", str(bad), "--weights", str(small_weights))
+    assert out.returncode == 2
+    assert out.stdout == "" and len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_evaluate_bad_weights_exits_2(tmp_path):
+    bad = tmp_path / "w.pt"
+    bad.write_bytes(b"not weights")
+    out = run_cli("--evaluate", str(ROOT / "examples" / "in_dist_lecture.txt"), "--weights", str(bad))
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_help_documents_every_flag():
+    out = run_cli("--help")
+    assert out.returncode == 0
+    for flag in ("--seed", "--steps", "--device", "--evaluate", "--weights", "--json", "--route"):
+        assert flag in out.stdout
