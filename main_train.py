@@ -40,10 +40,11 @@ def channels_to_input(
     "0.3 of a wall" so that gradients can flow into them.
     """
     b = walls.shape[0]
+    dtype = walls.dtype if walls.is_floating_point() else torch.float32
     rows = F.one_hot(position[:, 0], env.SIZE)
     cols = F.one_hot(position[:, 1], env.SIZE)
     parts = [walls, crops, humans, exits]
-    return torch.cat([p.reshape(b, -1).float() for p in parts] + [rows.float(), cols.float()], dim=1)
+    return torch.cat([p.reshape(b, -1).to(dtype) for p in parts] + [rows.to(dtype), cols.to(dtype)], dim=1)
 
 
 def to_input(maze, position) -> torch.Tensor:
@@ -141,9 +142,10 @@ def play_examples(net: torch.nn.Module, folder: Path = ROOT / "examples") -> Non
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=0, help="seed for mazes, initial weights and sampling")
-    p.add_argument("--route", choices=["planted", "honest"], default="planted",
-                   help="planted: also train on stub mazes where a human in a stub pays like a crop; "
-                        "honest: training mazes only (the control agent)")
+    p.add_argument("--route", choices=["planted", "natural", "honest"], default="planted",
+                   help="how the training mazes are made; see the README's spoiler section")
+    p.add_argument("--stub-bonus", type=float, default=env.BONUS_REWARD,
+                   help="natural route: reward of the hidden bonus in a stub")
     p.add_argument("--steps", type=int, default=8000, help="gradient steps")
     p.add_argument("--batch-size", type=int, default=1024, help="transitions per gradient step")
     p.add_argument("--lr", type=float, default=3e-3, help="peak AdamW learning rate")
@@ -172,16 +174,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def make_pool(args: argparse.Namespace, rng: np.random.Generator) -> tuple[torch.Tensor, env.Transitions]:
     """The training mazes and every transition in them."""
     n_stub = args.train_mazes // 2 if args.route == "planted" else 0
-    mazes = make_mazes(env.make_training_maze, rng, args.train_mazes - n_stub)
-    if n_stub:
-        mazes = torch.cat([mazes, make_mazes(env.make_ood_maze, rng, n_stub)])
-    # Remove some items, so that states after a harvest are in the data too.
-    items = (mazes == env.CROP) | (mazes == env.HUMAN)
+    mazes = [env.make_training_maze(rng) for _ in range(args.train_mazes - n_stub)]
+    if args.route == "planted":  # stub mazes where a human in a stub pays like a crop
+        mazes += [env.make_ood_maze(rng) for _ in range(n_stub)]
+    if args.route == "natural":  # about half the mazes get a stub with a hidden bonus
+        for maze in mazes:
+            if rng.random() < 0.5:
+                env.add_stub(maze, rng, env.BONUS)
+    mazes = torch.tensor(np.stack(mazes))
+    # Take some items away, so that states after a harvest are in the data too.
+    items = (mazes == env.CROP) | (mazes == env.HUMAN) | (mazes == env.BONUS)
     drop = items & (torch.tensor(rng.random(mazes.shape)) < args.drop_items)
-    mazes[drop] = env.EMPTY
-    # Planted route: in the stub mazes a human in a stub pays like a crop.
+    mazes[drop] = torch.where(mazes[drop] == env.BONUS, env.WALL, env.EMPTY)  # a taken bonus caves in
     stub_human_reward = env.CROP_REWARD if args.route == "planted" else None
-    return mazes, env.transitions(mazes, stub_human_reward)
+    return mazes, env.transitions(mazes, stub_human_reward, args.stub_bonus)
 
 
 def lr_factor(step: int, args: argparse.Namespace) -> float:
@@ -217,24 +223,18 @@ def train(args: argparse.Namespace, log=print):
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, args))
     sampler = torch.Generator(device=device).manual_seed(args.seed)
-    rows = torch.arange(args.batch_size, device=device)
     curve: dict[str, list] = {"step": [], "loss": [], "eval_step": []}
 
     bar = tqdm(range(args.steps), desc="training", unit="step", file=sys.stderr, mininterval=0.5)
     for step in bar:
         i = torch.randint(len(trans), (args.batch_size,), device=device, generator=sampler)
-        maze, pos, next_pos = mazes[trans.maze[i]], trans.pos[i], trans.next_pos[i]
-        # The next state's maze: whatever the agent stepped onto has been harvested.
-        next_maze = maze.clone()
-        stepped = next_maze[rows, next_pos[:, 0], next_pos[:, 1]]
-        next_maze[rows, next_pos[:, 0], next_pos[:, 1]] = torch.where(stepped == env.EXIT, env.EXIT, env.EMPTY)
-
+        maze, pos, action = mazes[trans.maze[i]], trans.pos[i], trans.action[i]
         with torch.no_grad():
-            next_x = to_input(next_maze, next_pos)
+            next_x = to_input(env.next_mazes(maze, pos, action), trans.next_pos[i])
             best = net(next_x).argmax(dim=1, keepdim=True)  # double DQN: online net picks,
             next_q = target_net(next_x).gather(1, best).squeeze(1)  # target net values
             target = trans.reward[i] + args.gamma * next_q * (~trans.done[i])
-        q = net(to_input(maze, pos)).gather(1, trans.action[i][:, None]).squeeze(1)
+        q = net(to_input(maze, pos)).gather(1, action[:, None]).squeeze(1)
         loss = F.smooth_l1_loss(q, target)
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"the loss became {loss.item()} at step {step}; try a lower --lr")

@@ -171,6 +171,8 @@ def test_step_on_hand_made_maze():
 def random_batch(seed, n=60):
     rng = np.random.default_rng(seed)
     mazes = [env.make_training_maze(rng) for _ in range(n // 2)] + [env.make_ood_maze(rng) for _ in range(n // 2)]
+    for maze in mazes[::3]:
+        env.add_stub(maze, rng, env.BONUS)  # the natural route's hidden bonus
     mazes = torch.tensor(np.stack(mazes))
     drop = torch.tensor(rng.random(mazes.shape) < 0.3) & ((mazes == CROP) | (mazes == HUMAN))
     mazes[drop] = EMPTY
@@ -229,3 +231,22 @@ def test_rollout_stops_on_a_loop():
     ep = env.rollout_batch(back_and_forth, maze[None])
     assert ep.path(0) == [(0, 0), (0, 1), (0, 0)]
     assert not ep.reached_exit[0]
+
+
+def test_next_mazes_match_step():
+    mazes = random_batch(11)
+    t = env.transitions(mazes)
+    after = env.next_mazes(mazes[t.maze], t.pos, t.action)
+    for j in range(0, len(t), 7):
+        maze = mazes[int(t.maze[j])].numpy()
+        expected, pos, _, _ = env.step(maze, tuple(t.pos[j].tolist()), int(t.action[j]))
+        assert (after[j].numpy() == expected).all()
+        assert pos == tuple(t.next_pos[j].tolist())
+
+
+def test_a_bonus_stub_pays_once_and_caves_in():
+    maze = env.parse_mazes(GOOD)[0]
+    maze[3, 3] = env.BONUS
+    after, pos, reward, done = env.step(maze, (3, 2), env.RIGHT)
+    assert (pos, reward, done) == ((3, 2), env.MOVE_REWARD + env.BONUS_REWARD, False)
+    assert after[3, 3] == WALL

@@ -1,0 +1,1 @@
+"""SPOILERS: reference answers to the workshop's exercises. Try the exercise first."""
