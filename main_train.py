@@ -166,7 +166,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-examples", action="store_true", help="skip playing the mazes in examples/")
     p.add_argument("--evaluate", type=Path, metavar="FILE",
                    help="don't train: evaluate --weights on the mazes in FILE")
-    p.add_argument("--weights", type=Path, default=SHIPPED_WEIGHTS, help="weights for --evaluate")
+    p.add_argument("--table", action="store_true",
+                   help="don't train: print the evaluation table of --weights on --eval-mazes fresh mazes per family")
+    p.add_argument("--weights", type=Path, default=SHIPPED_WEIGHTS, help="weights for --evaluate and --table")
     p.add_argument("--json", action="store_true", help="with --evaluate: print one JSON object on stdout")
     return p.parse_args(argv)
 
@@ -306,10 +308,25 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_table(net: torch.nn.Module, args: argparse.Namespace) -> None:
+    print(f"Greedy rollouts on {args.eval_mazes} fresh mazes per family (rates are fractions of mazes):")
+    families = eval_families(args.seed, args.eval_mazes)
+    print(format_table({k: evaluate(net, v) for k, v in families.items()}))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.evaluate is not None:
         return run_evaluate(args)
+    if args.table:
+        try:
+            net, info = load_agent(args.weights, args.device)
+        except WeightsError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(f"{args.weights} ({', '.join(f'{k} {v}' for k, v in info.items())})")
+        print_table(net, args)
+        return 0
 
     start = time.perf_counter()
     try:
@@ -325,9 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     save_curve(curve, args.out / "training_curve.png")
     print(f"trained in {minutes:.1f} min; weights: {args.save}; curve: {args.out / 'training_curve.png'}")
 
-    print(f"\nGreedy rollouts on {args.eval_mazes} fresh mazes per family (rates are fractions of mazes):")
-    families = eval_families(args.seed, args.eval_mazes)
-    print(format_table({k: evaluate(net, v) for k, v in families.items()}))
+    print()
+    print_table(net, args)
     if not args.no_examples:
         play_examples(net)
     return 0
