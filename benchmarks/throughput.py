@@ -1,0 +1,151 @@
+"""2. Training throughput: the real loop of main_train.train() vs the bare matmul ceiling.
+
+The real loop is timed inside main_train.train() itself (an optimizer hook
+stamps every step), at main_train's defaults except the number of steps. The
+ceiling is the same network work with no data handling: per step, two
+forwards of the next states (online and target net), one forward and one
+backward of the states, one AdamW step, on fixed random tensors of the
+default batch size. Goal: the real loop reaches >= 50 % of the ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import main_train
+from model import INPUT_SIZE, N_ACTIONS, make_q_network
+
+from .common import Settings, StepClock, format_profile, ratio_line, same_global_torch_state, section, table
+
+GOAL = 0.5
+
+
+def real_loop_args(settings: Settings) -> argparse.Namespace:
+    """main_train's defaults, with just enough steps to include evaluation at its default cadence."""
+    defaults = main_train.parse_args([])
+    if settings.quick:
+        steps, eval_every, pool = 41, 20, 1000
+    else:
+        # Steps 1..2E+1 span 2E intervals holding 2 evaluations: one per E steps, as in a full run.
+        steps, eval_every, pool = 2 * defaults.eval_every + 1, defaults.eval_every, defaults.train_mazes
+    return main_train.parse_args(["--seed", str(settings.seed), "--steps", str(steps), "--eval-every",
+                                  str(eval_every), "--train-mazes", str(pool), "--no-examples"])
+
+
+def ceiling_steps_per_second(args: argparse.Namespace, steps: int) -> float:
+    """Forward and backward matmuls of the training step's shapes on random tensors: no data handling."""
+    torch.manual_seed(args.seed)
+    net = make_q_network(args.hidden, args.layers)
+    target_net = make_q_network(args.hidden, args.layers)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr)
+    b = args.batch_size
+    x, next_x = torch.rand(b, INPUT_SIZE), torch.rand(b, INPUT_SIZE)
+    action, reward = torch.randint(N_ACTIONS, (b,)), torch.rand(b)
+
+    def step() -> None:
+        with torch.no_grad():
+            best = net(next_x).argmax(dim=1, keepdim=True)
+            target = reward + args.gamma * target_net(next_x).gather(1, best).squeeze(1)
+        q = net(x).gather(1, action[:, None]).squeeze(1)
+        loss = F.smooth_l1_loss(q, target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    with same_global_torch_state():
+        torch.use_deterministic_algorithms(True)  # as main_train.train() runs
+        for _ in range(3):  # warm-up
+            step()
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        return steps / (time.perf_counter() - start)
+
+
+def timed_train(args: argparse.Namespace) -> StepClock:
+    with same_global_torch_state(), StepClock() as clock:
+        main_train.train(args, log=lambda *a: None)
+    return clock
+
+
+def profile_train(args: argparse.Namespace, first: int, last: int) -> str:
+    """cProfile the real loop from step `first` to step `last` (switched on and off by the step hook)."""
+    args = argparse.Namespace(**{**vars(args), "steps": last})  # no need to train past the window
+    profiler, count = cProfile.Profile(), [0]
+
+    def hook(*_) -> None:
+        count[0] += 1
+        if count[0] == first:
+            profiler.enable()
+        elif count[0] == last:
+            profiler.disable()
+
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    handle = register_optimizer_step_post_hook(hook)
+    try:
+        with same_global_torch_state():
+            main_train.train(args, log=lambda *a: None)
+    finally:
+        handle.remove()
+    return format_profile(profiler, limit=12)
+
+
+def run(settings: Settings) -> dict:
+    section("2. Training throughput: real loop vs bare matmul ceiling")
+    args = real_loop_args(settings)
+    ceiling_steps = 20 if settings.quick else 200
+
+    # Ceiling before and after the real loop: the machine's state drifts, the best of the two is the ceiling.
+    ceilings = [ceiling_steps_per_second(args, ceiling_steps)]
+    clock = timed_train(args)
+    ceilings.append(ceiling_steps_per_second(args, ceiling_steps))
+    real, ceiling = clock.steps_per_second(), max(ceilings)
+    one_thread = None
+    if settings.threads > 1:
+        torch.set_num_threads(1)
+        try:
+            one_thread = ceiling_steps_per_second(args, ceiling_steps)
+        finally:
+            torch.set_num_threads(settings.threads)
+
+    b = args.batch_size
+    rows = [
+        [f"real loop: main_train.train(), {len(clock.times)} steps, evaluation every {args.eval_every}",
+         settings.threads, f"{real:.1f}", f"{real * b:,.0f}", f"{1e3 / real:.1f}"],
+        [f"ceiling: forward+backward+AdamW on random tensors (best of {len(ceilings)}, {ceiling_steps} steps)",
+         settings.threads, f"{ceiling:.1f}", f"{ceiling * b:,.0f}", f"{1e3 / ceiling:.1f}"],
+    ]
+    if one_thread is not None:
+        rows.append(["ceiling with torch.set_num_threads(1), for comparison", 1, f"{one_thread:.1f}",
+                     f"{one_thread * b:,.0f}", f"{1e3 / one_thread:.1f}"])
+    print(f"batch size {b} (main_train default), network {INPUT_SIZE} -> {args.layers} x {args.hidden} -> {N_ACTIONS}, "
+          f"training pool {args.train_mazes:,} mazes")
+    print(table(["loop", "threads", "steps/s", "samples/s", "ms/step"], rows))
+
+    # Where the real loop's extra time goes: evaluation (visible as long step intervals) vs everything else.
+    gaps = np.diff(clock.times)
+    eval_gaps = [gaps[s - 1] for s in range(args.eval_every, len(clock.times), args.eval_every)]
+    eval_extra = sum(g - float(np.median(gaps)) for g in eval_gaps)
+    loop_time = clock.times[-1] - clock.times[0]
+    if eval_gaps:
+        print(f"evaluation inside the loop: {len(eval_gaps)} calls, {eval_extra / len(eval_gaps):.2f} s each, "
+              f"{eval_extra / loop_time:.1%} of the loop's time")
+    per_step_extra = 1 / real - 1 / ceiling
+    print(f"real step - ceiling step: {per_step_extra * 1e3:.2f} ms per step "
+          f"(data handling, evaluation, Python; {per_step_extra * real:.1%} of a real step)")
+    line, met = ratio_line("fraction of ceiling (real loop / bare matmul loop)", real / ceiling, GOAL, unit="%",
+                           quick=settings.quick)
+    print(line)
+    if (met is False and not settings.quick) or settings.profile:
+        last = min(len(clock.times), args.eval_every + 2)
+        print(f"\nWhere the real loop spends its time, steps 2 to {last} (one evaluation included if in range):")
+        print(profile_train(args, 2, last))
+    return {"real_steps_per_s": real, "ceiling_steps_per_s": ceiling, "fraction": real / ceiling,
+            "batch_size": b, "one_thread_ceiling": one_thread}
