@@ -117,11 +117,12 @@ def run(settings: Settings, trained: nn.Module | None = None, trained_how: str =
     for name, _ in BASELINES:
         r = searches[name]
         label = f"queries per confirmed maze (random search / dreaming) vs {name}"
+        lower_bound = False
         if dream_per is None:
             value, text = None, f"n/a (dreaming: none found in {n} dreams)"
         elif r["found"] == 0:
             # Had the next random maze been a find, the search would have cost at least this much per find.
-            value = r["queries"] / dream_per
+            value, lower_bound = r["queries"] / dream_per, True
             text = f">= {value:.1f}x (lower bound: random search found none in {n_random} mazes)"
         else:
             value = r["queries_per_found"] / dream_per
@@ -129,7 +130,11 @@ def run(settings: Settings, trained: nn.Module | None = None, trained_how: str =
         ratios[name] = value
         if name == GOAL_BASELINE:
             met = None if value is None else value >= QUERY_GOAL
-            text += f"   goal >= {QUERY_GOAL:g}x: {goal_word(met)}"
+            if met is False and lower_bound:
+                verdict = "inconclusive (the lower bound is below the goal: search more random mazes)"
+            else:
+                verdict = goal_word(met)
+            text += f"   goal >= {QUERY_GOAL:g}x: {verdict}"
             if settings.quick:
                 text += " (quick mode: indicative only)"
         else:
