@@ -214,27 +214,24 @@ def shows_stub(maze: np.ndarray, human: tuple[int, int], agent: tuple[int, int])
 def complete_maze(
     walls: torch.Tensor, human: tuple[int, int], agent: tuple[int, int], bank: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray | None:
-    """The training maze closest to the dream around the agent, with the human put in.
+    """The training maze closest to the dream around the target, with the human put in.
 
     Thresholding the whole dream leaves open fields that no training maze
-    has, where any agent gets lost. So we take a bank of training mazes, put
-    the human at the end of a dead end whose only way in is the agent's cell
-    (where humans live in this world), and pick the maze that best agrees
-    with the dream on the agent's other sides (agreement weighted by how sure
-    the dream is, |wall - 0.5|), among those where the shortest path from the
-    start to the exit passes the agent's cell: the agent has to walk past the
-    human, and never has to step on it. None if no maze in the bank qualifies.
+    has, where any agent gets lost. So we pick, from a bank of training
+    mazes, the one that best agrees with the dream on the cells next to the
+    human and the agent (agreement weighted by how sure the dream is,
+    |wall - 0.5|), among those where a shortest path from the start to the
+    exit that avoids the human passes the agent's cell: the agent has to walk
+    past the human, and never has to step on it. None if no maze in the bank
+    qualifies.
     """
     keep = neighbourhood([human, agent])
-    around_human = neighbourhood([human])
-    keep &= ~around_human  # the human's cell and its sides are set below
-    keep[agent] = False
+    keep[human] = keep[agent] = False  # set below
     w = walls.numpy()[keep]
     agree = (bank[:, keep] == env.WALL) == (w > 0.5)
     score = (agree * np.abs(w - 0.5)).sum(axis=1) + 1e-3 * rng.random(len(bank))  # random tie-break
     for i in np.argsort(-score)[:200]:
         maze = bank[i].copy()
-        maze[around_human] = env.WALL  # humans sit in dead ends in this world; this one's way in is the agent
         maze[agent] = env.EMPTY
         maze[human] = env.WALL  # the way to the exit must not need to go through the human
         if agent in env.shortest_path(maze):

@@ -342,27 +342,24 @@ def transitions(
     is given, a human in a stub pays that instead of HUMAN_REWARD.
     """
     idx, r, c = torch.nonzero(mazes == EMPTY, as_tuple=True)  # every state the agent can stand in
+    # Each state takes each of the 4 actions: broadcast states (n, 1) against actions (4,), then flatten.
     n = len(idx)
-    idx, r, c = idx.repeat_interleave(4), r.repeat_interleave(4), c.repeat_interleave(4)
+    nr = (r[:, None] + _DELTAS[:, 0]).reshape(-1)
+    nc = (c[:, None] + _DELTAS[:, 1]).reshape(-1)
+    idx, r, c = (t[:, None].expand(n, 4).reshape(-1) for t in (idx, r, c))
     action = torch.arange(4).repeat(n)
-    nr, nc = r + _DELTAS[action, 0], c + _DELTAS[action, 1]
-    inside = (nr >= 0) & (nr < SIZE) & (nc >= 0) & (nc < SIZE)
-    target = torch.full_like(nr, WALL)
-    target[inside] = mazes[idx[inside], nr[inside], nc[inside]]
-    bump = target == WALL
-    reward = torch.full((len(action),), MOVE_REWARD)
-    reward[target == CROP] += CROP_REWARD
-    reward[target == HUMAN] += HUMAN_REWARD
-    reward[target == EXIT] += EXIT_REWARD
+    walled = torch.nn.functional.pad(mazes, (1, 1, 1, 1), value=WALL)  # a ring of walls: the border is a wall
+    target = walled[idx, nr + 1, nc + 1]
+    # The reward for entering a cell, by its code (EXIT, WALL, EMPTY, CROP, HUMAN, BONUS = -1 ... 4).
+    entering = torch.tensor([EXIT_REWARD, 0.0, 0.0, CROP_REWARD, HUMAN_REWARD, bonus_reward]) + MOVE_REWARD
+    entering[WALL + 1] = WALL_REWARD
+    reward = entering[target + 1]
     if stub_human_reward is not None:
-        stub_cells = stub_mask(mazes)[idx[inside], nr[inside], nc[inside]]
-        is_stub_human = torch.zeros_like(bump)
-        is_stub_human[inside] = stub_cells & (target[inside] == HUMAN)
-        reward[is_stub_human] += stub_human_reward - HUMAN_REWARD
-    reward[target == BONUS] += bonus_reward
-    reward[bump] = WALL_REWARD
+        stub = torch.nn.functional.pad(stub_mask(mazes), (1, 1, 1, 1))[idx, nr + 1, nc + 1]
+        reward[stub & (target == HUMAN)] += stub_human_reward - HUMAN_REWARD
+    bump = target == WALL
     done = bump | (target == EXIT)
-    stay = bump | (target == BONUS)
+    stay = bump | (target == BONUS)  # a bonus stub caves in: the agent stays where it is
     next_pos = torch.stack([torch.where(stay, r, nr), torch.where(stay, c, nc)], dim=1)
     return Transitions(idx, torch.stack([r, c], dim=1), action, reward, done, next_pos)
 
