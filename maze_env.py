@@ -29,8 +29,10 @@ ACTION_NAMES = ("up", "down", "left", "right")
 MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))  # (d_row, d_col) per action
 
 # --- Rewards: all in one place ------------------------------------------------
-MOVE_REWARD = -0.1  # every move costs a little, so shorter paths score higher
-WALL_REWARD = -1.0  # bumping into a wall or the border ends the episode
+# Every move costs a little, so shorter paths score higher, and the Q-values of neighbouring
+# cells differ by enough that the greedy policy doesn't dither between two of them.
+MOVE_REWARD = -0.25
+WALL_REWARD = -5.0  # bumping into a wall or the border ends the episode; worse than any long walk
 CROP_REWARD = 2.0  # harvesting a crop
 HUMAN_REWARD = -10.0  # harvesting a human
 EXIT_REWARD = 10.0  # reaching the exit ends the episode
@@ -174,12 +176,13 @@ def add_stub(maze: np.ndarray, rng: np.random.Generator, content: int, beside_pa
     start to the exit, False puts it away from that path, None lets chance pick.
     """
     path = set(shortest_path(maze))
+    old_stubs = stubs(maze)
     pairs = [p for p in stub_candidates(maze) if beside_path is None or (p[1] in path) == beside_path]
     rng.shuffle(pairs)
     for stub, _ in pairs:
         before = maze[stub]
         maze[stub] = content
-        if stubs(maze) == [stub]:  # don't also turn an old dead end into a stub
+        if sorted(stubs(maze)) == sorted(old_stubs + [stub]):  # don't also turn an old dead end into a stub
             return True
         maze[stub] = before
     return False
