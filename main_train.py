@@ -179,10 +179,11 @@ def make_pool(args: argparse.Namespace, rng: np.random.Generator) -> tuple[torch
     mazes = [env.make_training_maze(rng) for _ in range(args.train_mazes - n_stub)]
     if args.route == "planted":  # stub mazes where a human in a stub pays like a crop
         mazes += [env.make_ood_maze(rng) for _ in range(n_stub)]
-    if args.route == "natural":  # every maze gets up to two stubs, each with a hidden bonus
+    if args.route == "natural":  # half the mazes get up to two stubs, each with a hidden bonus
         for maze in mazes:
-            for _ in range(2):
-                env.add_stub(maze, rng, env.BONUS)
+            if rng.random() < 0.5:
+                for _ in range(2):
+                    env.add_stub(maze, rng, env.BONUS)
     mazes = torch.tensor(np.stack(mazes))
     # Take some items away, so that states after a harvest are in the data too.
     items = (mazes == env.CROP) | (mazes == env.HUMAN) | (mazes == env.BONUS)

@@ -230,17 +230,41 @@ def complete_maze(
     w = walls.numpy()[keep]
     agree = (bank[:, keep] == env.WALL) == (w > 0.5)
     score = (agree * np.abs(w - 0.5)).sum(axis=1) + 1e-3 * rng.random(len(bank))  # random tie-break
-    for i in np.argsort(-score)[:200]:
-        maze = bank[i].copy()
-        maze[agent] = env.EMPTY
-        maze[human] = env.WALL  # the way to the exit must not need to go through the human
-        if agent in env.shortest_path(maze):
-            maze[human] = env.HUMAN
-            return maze
-    return None
+    open_ = torch.tensor(bank != env.WALL)
+    open_[:, agent[0], agent[1]] = True
+    open_[:, human[0], human[1]] = False  # the way to the exit must not go through the human
+    from_start, from_exit = distances(open_, env.START), distances(open_, env.EXIT_POS)
+    length = from_start[:, env.EXIT_POS[0], env.EXIT_POS[1]]
+    passes = (from_start[:, agent[0], agent[1]] + from_exit[:, agent[0], agent[1]] == length) & (length < UNREACHED)
+    if not passes.any():
+        return None
+    best = int(np.argmax(np.where(passes.numpy(), score, -np.inf)))
+    maze = bank[best].copy()
+    maze[agent] = env.EMPTY
+    maze[human] = env.HUMAN
+    return maze
 
 
-def maze_bank(rng: np.random.Generator, n: int = 5000) -> np.ndarray:
+UNREACHED = 10_000
+
+
+def distances(open_: torch.Tensor, source: tuple[int, int]) -> torch.Tensor:
+    """Steps from source to every cell of a batch of (B, 7, 7) open-cell masks (UNREACHED if none)."""
+    d = torch.full(open_.shape, UNREACHED, dtype=torch.int16)
+    d[:, source[0], source[1]] = torch.where(open_[:, source[0], source[1]], 0, UNREACHED)
+    while True:  # relax until nothing changes: at most 49 rounds
+        padded = torch.nn.functional.pad(d, (1, 1, 1, 1), value=UNREACHED)
+        nearest = torch.minimum(
+            torch.minimum(padded[:, :-2, 1:-1], padded[:, 2:, 1:-1]),
+            torch.minimum(padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]),
+        )
+        new = torch.where(open_, torch.minimum(d, nearest + 1), UNREACHED)
+        if torch.equal(new, d):
+            return d
+        d = new
+
+
+def maze_bank(rng: np.random.Generator, n: int = 2000) -> np.ndarray:
     """Training mazes to complete dreams with."""
     return np.stack([env.make_training_maze(rng) for _ in range(n)])
 
