@@ -28,6 +28,7 @@ from model import WeightsError, load_agent, make_q_network, save_agent
 
 ROOT = Path(__file__).resolve().parent
 SHIPPED_WEIGHTS = ROOT / "weights" / "agent.pt"
+EXAMPLES = ROOT / "examples"  # the mazes played after training
 
 
 # --- How a maze becomes the network's input ------------------------------------
@@ -131,10 +132,15 @@ def play(net: torch.nn.Module, maze: np.ndarray) -> str:
     return f"{text}\n{outcome}; harvested {int(ep.crops[0])} crop(s), {int(ep.humans[0])} human(s)"
 
 
-def play_examples(net: torch.nn.Module, folder: Path = ROOT / "examples") -> None:
-    for path in sorted(folder.glob("*.txt")):
-        for i, maze in enumerate(env.parse_mazes(path.read_text(), path.name), start=1):
-            print(f"\n{path.name} (maze {i}); * is the agent's path, lowercase = harvested")
+def read_examples(folder: Path) -> dict[str, list[np.ndarray]]:
+    """The mazes of every .txt file in folder, by file name (MazeFormatError if one is broken)."""
+    return {path.name: env.read_maze_file(path) for path in sorted(folder.glob("*.txt"))}
+
+
+def play_examples(net: torch.nn.Module, examples: dict[str, list[np.ndarray]]) -> None:
+    for name, mazes in examples.items():
+        for i, maze in enumerate(mazes, start=1):
+            print(f"\n{name} (maze {i}); * is the agent's path, lowercase = harvested")
             print(play(net, maze))
 
 
@@ -202,7 +208,14 @@ def lr_factor(step: int, args: argparse.Namespace) -> float:
 
 
 class TrainingDiverged(Exception):
-    pass
+    """The loss or the weights became NaN or inf."""
+
+
+def check_finite(net: torch.nn.Module) -> None:
+    """Raise TrainingDiverged if any weight is NaN or inf (the last update comes after the last loss check)."""
+    for name, tensor in net.state_dict().items():
+        if not torch.isfinite(tensor).all():
+            raise TrainingDiverged(f"the trained weights hold NaN or inf ({name}); try a lower --lr")
 
 
 def train(args: argparse.Namespace, log=print):
@@ -329,24 +342,34 @@ def main(argv: list[str] | None = None) -> int:
         print_table(net, args)
         return 0
 
+    try:  # read the example mazes now: a broken file should stop us before training, not after
+        examples = {} if args.no_examples else read_examples(EXAMPLES)
+    except env.MazeFormatError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
     start = time.perf_counter()
+    saved = False
     try:
         net, curve = train(args)
+        check_finite(net)
+        minutes = (time.perf_counter() - start) / 60
+        save_agent(net, args.save, {"seed": args.seed, "route": args.route, "steps": args.steps})
+        saved = True
+        save_curve(curve, args.out / "training_curve.png")
+        print(f"trained in {minutes:.1f} min; weights: {args.save}; curve: {args.out / 'training_curve.png'}")
+
+        print()
+        print_table(net, args)
+        play_examples(net, examples)
     except KeyboardInterrupt:
-        print("\ninterrupted: training stopped, nothing was saved", file=sys.stderr)
+        # Both files are written atomically, so a Ctrl-C at any point leaves no half-written file.
+        outcome = f"the weights were saved to {args.save}" if saved else "nothing was saved"
+        print(f"\ninterrupted: {outcome}", file=sys.stderr)  # on a fresh line: the progress bar may not end its own
         return 130
     except TrainingDiverged as err:
         print(f"error: {err}; nothing was saved", file=sys.stderr)
         return 1
-    minutes = (time.perf_counter() - start) / 60
-    save_agent(net, args.save, {"seed": args.seed, "route": args.route, "steps": args.steps})
-    save_curve(curve, args.out / "training_curve.png")
-    print(f"trained in {minutes:.1f} min; weights: {args.save}; curve: {args.out / 'training_curve.png'}")
-
-    print()
-    print_table(net, args)
-    if not args.no_examples:
-        play_examples(net)
     return 0
 
 

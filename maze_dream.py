@@ -406,8 +406,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--solution", action="store_true", help="use the reference wall_locations_gradient (spoilers/)")
     p.add_argument("--weights", type=Path, default=SHIPPED_WEIGHTS, help="the agent to dream with")
-    p.add_argument("--control", type=Path, default=CONTROL_WEIGHTS,
-                   help="with --all: an agent trained without the misgeneralization, dreamed side by side")
+    p.add_argument("--control", type=Path,
+                   help="with --all: an agent trained without the misgeneralization, dreamed side by side "
+                        "(default: weights/control.pt if it exists)")
     p.add_argument("--human", type=int, nargs=2, default=(3, 3), metavar=("ROW", "COL"), help="the human's cell")
     p.add_argument("--agent", type=int, nargs=2, default=(4, 3), metavar=("ROW", "COL"),
                    help="the agent's cell, next to the human")
@@ -446,9 +447,12 @@ def main(argv: list[str] | None = None) -> int:
         from spoilers.solutions import wall_locations_gradient as gradient_fn
     else:
         gradient_fn = wall_locations_gradient
-    try:
+    # The shipped control is optional; one named with --control must load.
+    control_path = args.control or (CONTROL_WEIGHTS if CONTROL_WEIGHTS.is_file() else None)
+    try:  # read every file before dreaming, so that a bad one costs no time and nothing gets written
         net, _ = load_agent(args.weights, args.device)
         init_maze = env.read_maze_file(args.init_maze)[0] if args.init_maze else None
+        control = load_agent(control_path, args.device)[0] if args.all and control_path else None
     except (WeightsError, env.MazeFormatError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -474,16 +478,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Atlas: {len(targets)} dreams (every cell a human can be in x every side the agent can come from)")
     print("S stub dream confirmed, s stub dream not confirmed, X confirmed without a stub, . neither\n")
     print(format_atlas(dreams, verdict))
-    if args.control and args.control.is_file():
-        try:
-            control, _ = load_agent(args.control, args.device)
-        except WeightsError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+    if control is not None:
         control.requires_grad_(False)
         control_dreams = run(control, targets, gradient_fn, args, init_maze)
         control_verdict = verify(control, control_dreams, args.seed)
-        rows[f"control ({args.control.name})"] = summary(control_verdict)
+        rows[f"control ({control_path.name})"] = summary(control_verdict)
         print(f"\ncontrol:\n{format_atlas(control_dreams, control_verdict)}")
     print(f"\n{'':<28}{'dreams':>8}{'confirmed':>11}{'rate':>8}{'stub rate':>11}")
     for name, s in rows.items():

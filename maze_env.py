@@ -11,6 +11,7 @@ tensors of shape (B, 7, 7) so that whole batches step at once.
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,11 +246,18 @@ def read_maze_file(path: Path | str) -> list[np.ndarray]:
     """Read a maze file; every problem (missing, binary, huge, malformed) is a MazeFormatError."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        info = path.stat()
+        # A directory, a pipe or a device like /dev/zero is not a maze file (and the last never ends).
+        if not stat.S_ISREG(info.st_mode):
+            raise MazeFormatError(f"{path}: can't read it (not a regular file)")
+        if info.st_size > MAX_FILE_BYTES:
             raise MazeFormatError(f"{path}: larger than {MAX_FILE_BYTES} bytes, not a maze file")
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)  # the file may have grown since stat()
     except OSError as err:
         raise MazeFormatError(f"{path}: can't read it ({err.strerror or err})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise MazeFormatError(f"{path}: larger than {MAX_FILE_BYTES} bytes, not a maze file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -263,20 +271,26 @@ def _parse_block(block: list[tuple[int, str]], where: str) -> np.ndarray:
         raise MazeFormatError(f"{where} (line {first_line}): has {len(block)} lines, expected {SIZE}")
     maze = np.empty((SIZE, SIZE), dtype=np.int64)
     for r, (number, line) in enumerate(block):
-        for c, ch in enumerate(line[:SIZE]):
+        # Look at every character first, so that a stray tab or letter past column 7
+        # is named with its column rather than reported as a line of the wrong length.
+        for c, ch in enumerate(line):
             if ch not in CODES:
                 raise MazeFormatError(
                     f"{where}, line {number}, column {c + 1}: unknown character {ch!r} (use # . C H E)"
                 )
-            maze[r, c] = CODES[ch]
         if len(line) != SIZE:
             raise MazeFormatError(f"{where}, line {number}: has {len(line)} characters, expected {SIZE}")
+        maze[r] = [CODES[ch] for ch in line]
     check_maze(maze, where, first_line)
     return maze
 
 
 def check_maze(maze: np.ndarray, where: str = "maze", first_line: int = 1) -> None:
-    """Raise MazeFormatError unless the maze has one exit reachable from an open start."""
+    """Raise MazeFormatError unless the maze has one exit reachable from an open start.
+
+    Every human must be reachable too: one walled off can never be harvested,
+    so it is almost surely a typo, and it would make the maze look safer than it is.
+    """
     exits = list(zip(*np.nonzero(maze == EXIT)))
     if not exits:
         raise MazeFormatError(f"{where}: has no exit (E)")
@@ -286,8 +300,13 @@ def check_maze(maze: np.ndarray, where: str = "maze", first_line: int = 1) -> No
     if maze[START] != EMPTY:
         raise MazeFormatError(f"{where}, line {first_line}, column 1: the start (top left) must be empty (.)")
     r, c = exits[0]
-    if not reachable(maze)[r, c]:
+    open_from_start = reachable(maze)
+    if not open_from_start[r, c]:
         raise MazeFormatError(f"{where}, line {first_line + r}, column {c + 1}: the exit can't be reached from the start")
+    walled_off = np.argwhere((maze == HUMAN) & ~open_from_start)  # in reading order
+    if len(walled_off):
+        r, c = walled_off[0]
+        raise MazeFormatError(f"{where}, line {first_line + r}, column {c + 1}: this human can't be reached from the start")
 
 
 # --- Step dynamics --------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -61,12 +62,14 @@ def load_agent(path: Path, device: str = "cpu") -> tuple[nn.Sequential, dict]:
     """
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"{path}: no such weights file")
+        problem = "not a regular file" if path.exists() else "no such weights file"  # e.g. a folder
+        raise WeightsError(f"{path}: {problem}")
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about odd pickles; our one-line error says enough
+            blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated, foreign or unsafe file
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise WeightsError(f"{path}: not a weights file this project can load safely ({first[:160]})") from None
+        raise WeightsError(f"{path}: {_load_problem(err)}") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise WeightsError(f"{path}: not a {FORMAT} weights file")
     hidden, layers = blob.get("hidden"), blob.get("layers")
@@ -86,3 +89,15 @@ def load_agent(path: Path, device: str = "cpu") -> tuple[nn.Sequential, dict]:
             raise WeightsError(f"{path}: {name} holds NaN or inf")
     net.load_state_dict(state)
     return net.to(device).eval(), dict(blob.get("info", {}))
+
+
+def _load_problem(err: Exception) -> str:
+    """One line saying why torch.load gave up on a file (torch's own messages run to many lines)."""
+    text = str(err).strip()
+    if "Weights only load failed" in text:  # weights_only=True stopped at something that isn't a tensor
+        detail = next((line.strip() for line in text.splitlines() if "GLOBAL" in line), "")
+        return "refused: a pickle that asks to run code or build objects other than tensors" + (
+            f" ({detail[:120]})" if detail else ""
+        )
+    first = text.splitlines()[0][:120] if text else "no details"
+    return f"damaged, truncated or not a weights file ({type(err).__name__}: {first})"
