@@ -152,6 +152,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="how the training mazes are made; see the README's spoiler section")
     p.add_argument("--stub-bonus", type=float, default=env.BONUS_REWARD,
                    help="natural route: reward of the hidden bonus in a stub")
+    p.add_argument("--stub-mazes", type=float, default=0.5,
+                   help="natural route: fraction of training mazes that get bonus stubs")
     p.add_argument("--steps", type=int, default=12000, help="gradient steps")
     p.add_argument("--batch-size", type=int, default=512, help="transitions per gradient step")
     p.add_argument("--lr", type=float, default=3e-3, help="peak AdamW learning rate")
@@ -185,9 +187,9 @@ def make_pool(args: argparse.Namespace, rng: np.random.Generator) -> tuple[torch
     mazes = [env.make_training_maze(rng) for _ in range(args.train_mazes - n_stub)]
     if args.route == "planted":  # stub mazes where a human in a stub pays like a crop
         mazes += [env.make_ood_maze(rng) for _ in range(n_stub)]
-    if args.route == "natural":  # half the mazes get up to two stubs, each with a hidden bonus
+    if args.route == "natural":  # some mazes get up to two stubs, each with a hidden bonus
         for maze in mazes:
-            if rng.random() < 0.5:
+            if rng.random() < args.stub_mazes:
                 for _ in range(2):
                     env.add_stub(maze, rng, env.BONUS)
     mazes = torch.tensor(np.stack(mazes))
