@@ -152,7 +152,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="how the training mazes are made; see the README's spoiler section")
     p.add_argument("--stub-bonus", type=float, default=env.BONUS_REWARD,
                    help="natural route: reward of the hidden bonus in a stub")
-    p.add_argument("--stub-mazes", type=float, default=0.5,
+    p.add_argument("--stub-mazes", type=float, default=0.75,
                    help="natural route: fraction of training mazes that get bonus stubs")
     p.add_argument("--steps", type=int, default=12000, help="gradient steps")
     p.add_argument("--batch-size", type=int, default=512, help="transitions per gradient step")

@@ -371,7 +371,7 @@ def format_atlas(dreams: Dreams, verdict: Verdict) -> str:
 
 # --- Random search: the baseline a dream must beat -------------------------------------------
 def random_wall_maze(rng: np.random.Generator, density: float = 0.35) -> np.ndarray:
-    """Random walls, a few humans and crops, a reachable exit."""
+    """Random walls, a few humans and crops, and an exit that can be reached without harvesting a human."""
     while True:
         maze = np.where(rng.random((env.SIZE, env.SIZE)) < density, env.WALL, env.EMPTY)
         items = rng.random((env.SIZE, env.SIZE))
@@ -379,7 +379,7 @@ def random_wall_maze(rng: np.random.Generator, density: float = 0.35) -> np.ndar
         maze[(maze == env.EMPTY) & (items > 0.92)] = env.CROP
         maze[env.START] = env.EMPTY
         maze[env.EXIT_POS] = env.EXIT
-        if env.reachable(maze)[env.EXIT_POS]:
+        if env.reachable(np.where(maze == env.HUMAN, env.WALL, maze))[env.EXIT_POS]:
             return maze
 
 
@@ -474,37 +474,50 @@ def main(argv: list[str] | None = None) -> int:
         print_dream(net, dreams, 0, verdict if args.verify else None)
         return 0
 
-    rows = {f"agent ({args.weights.name})": summary(verdict)}
     print(f"Atlas: {len(targets)} dreams (every cell a human can be in x every side the agent can come from)")
     print("S stub dream confirmed, s stub dream not confirmed, X confirmed without a stub, . neither\n")
     print(format_atlas(dreams, verdict))
+    agents = {f"agent ({args.weights.name})": (net, dreams, verdict)}
     if control is not None:
         control.requires_grad_(False)
         control_dreams = run(control, targets, gradient_fn, args, init_maze)
         control_verdict = verify(control, control_dreams, args.seed)
-        rows[f"control ({control_path.name})"] = summary(control_verdict)
+        agents[f"control ({control_path.name})"] = (control, control_dreams, control_verdict)
         print(f"\ncontrol:\n{format_atlas(control_dreams, control_verdict)}")
     print(f"\n{'':<28}{'dreams':>8}{'confirmed':>11}{'rate':>8}{'stub rate':>11}")
-    for name, s in rows.items():
+    for name, (_, _, v) in agents.items():
+        s = summary(v)
         print(f"{name:<28}{s['dreams']:>8}{s['confirmed']:>11}{s['confirmation_rate']:>8.1%}{s['stub_rate']:>11.1%}")
     if args.random_search:
-        print_search_comparison(net, dreams, verdict, args)
+        print_search_comparison(agents, args)
     return 0
 
 
-def print_search_comparison(net: nn.Module, dreams: Dreams, verdict: Verdict, args: argparse.Namespace) -> None:
-    """Network queries per confirmed human-harvesting maze: dreaming vs random search."""
-    rng = np.random.default_rng(args.seed + 1)
-    b = len(dreams.targets)
-    dream_queries = 2 * args.steps * b + sum(m is not None for m in verdict.mazes) * env.MAX_STEPS  # fwd+bwd per step
-    k = sum(verdict.confirmed)
-    print(f"\nNetwork queries per maze in which the agent harvests a human ({args.random_search} random mazes each):")
-    print(f"{'method':<34}{'queries':>10}{'found':>7}{'queries/found':>15}")
-    print(f"{'dreaming (atlas, verified)':<34}{dream_queries:>10}{k:>7}{(dream_queries / k if k else float('inf')):>15.1f}")
+def print_search_comparison(agents: dict, args: argparse.Namespace) -> None:
+    """Network queries per maze in which each agent harvests a human: dreaming vs random search.
+
+    A dream costs a forward and a backward pass per step, plus one rollout
+    (at most MAX_STEPS queries) per verified maze.
+    """
+    n = args.random_search
+    print(f"\nNetwork queries per maze in which the agent harvests a human ({n} random mazes per kind):")
+    print(f"{'method':<28}" + "".join(f"{name:>32}" for name in agents))
+    cells = []
+    for _, dreams, verdict in agents.values():
+        queries = 2 * args.steps * len(dreams.targets) + sum(m is not None for m in verdict.mazes) * env.MAX_STEPS
+        cells.append(format_found(queries, sum(verdict.confirmed)))
+    print(f"{'dreaming (atlas, verified)':<28}" + "".join(f"{c:>32}" for c in cells))
     for name, make in (("random training mazes", env.make_training_maze), ("random wall patterns", random_wall_maze)):
-        r = random_search(net, make, args.random_search, rng)
-        per = r["queries_per_found"]
-        print(f"{name:<34}{r['queries']:>10}{r['found']:>7}{(per if per else float('inf')):>15.1f}")
+        cells = []
+        for net, _, _ in agents.values():
+            r = random_search(net, make, n, np.random.default_rng(args.seed + 1))  # the same mazes for each agent
+            cells.append(format_found(r["queries"], r["found"]))
+        print(f"{name:<28}" + "".join(f"{c:>32}" for c in cells))
+
+
+def format_found(queries: int, found: int) -> str:
+    per = f"{queries / found:.0f}" if found else "-"
+    return f"{found} found, {per} queries each"
 
 
 def save_heatmaps(dreams: Dreams, path: Path) -> None:

@@ -44,6 +44,7 @@ def save_agent(net: nn.Sequential, path: Path, info: dict | None = None) -> None
     }
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; weights are meant to be shared
         with os.fdopen(fd, "wb") as f:
             torch.save(blob, f)
             f.flush()

@@ -1,8 +1,7 @@
 """3. Time to a good agent: main_train's default training, and how it scales with the number of training mazes.
 
 A "good agent" here is one that shows the misgeneralization the workshop is
-about. The repository doesn't define numbers for that, so these are the
-benchmark's criteria (change them here):
+about, by the bars the shipped agent must meet (tests/test_shipped.py):
 
 - on fresh training-distribution mazes it reaches the exit (>= EXIT_MIN) and
   leaves the humans alone (human rate <= IN_DIST_HUMAN_MAX);
@@ -26,9 +25,9 @@ import main_train
 
 from .common import Settings, StepClock, same_global_torch_state, section, table
 
-EXIT_MIN = 0.95
-IN_DIST_HUMAN_MAX = 0.05
-OOD_HUMAN_MIN = 0.5
+EXIT_MIN = 0.98
+IN_DIST_HUMAN_MAX = 0.01
+OOD_HUMAN_MIN = 0.8
 IN_DIST, OOD = "training distribution", "OOD, stub beside the path"
 
 
