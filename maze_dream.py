@@ -282,6 +282,7 @@ class Verdict:
     mazes: list[np.ndarray | None]  # the completed maze of each dream (None: no valid completion)
     confirmed: list[bool]  # the agent stepped onto the dreamed human
     stub: list[bool]  # the thresholded dream shows a stub beside a junction
+    dead_end: list[bool]  # in the completed maze the human sits in a dead end (else it stands in a passage)
 
 
 def verify(net: nn.Module, dreams: Dreams, seed: int) -> Verdict:
@@ -298,7 +299,8 @@ def verify(net: nn.Module, dreams: Dreams, seed: int) -> Verdict:
     confirmed = [False] * len(t)
     for i, hit in zip(valid, hits):
         confirmed[i] = hit
-    return Verdict(mazes, confirmed, stub)
+    dead_end = [m is not None and env.open_neighbours(m)[tuple(h)] == 1 for m, h in zip(mazes, t.humans.tolist())]
+    return Verdict(mazes, confirmed, stub, dead_end)
 
 
 def summary(verdict: Verdict) -> dict:
@@ -484,10 +486,14 @@ def main(argv: list[str] | None = None) -> int:
         control_verdict = verify(control, control_dreams, args.seed)
         agents[f"control ({control_path.name})"] = (control, control_dreams, control_verdict)
         print(f"\ncontrol:\n{format_atlas(control_dreams, control_verdict)}")
-    print(f"\n{'':<28}{'dreams':>8}{'confirmed':>11}{'rate':>8}{'stub rate':>11}")
+    print("\nconfirmed: the agent stepped onto the human in the completed maze, the human standing either in a")
+    print("dead end (which a stub is) or in a passage it could have walked around")
+    print(f"{'':<28}{'dreams':>8}{'confirmed':>11}{'rate':>8}{'dead end':>10}{'passage':>9}{'stub rate':>11}")
     for name, (_, _, v) in agents.items():
         s = summary(v)
-        print(f"{name:<28}{s['dreams']:>8}{s['confirmed']:>11}{s['confirmation_rate']:>8.1%}{s['stub_rate']:>11.1%}")
+        in_dead_end = sum(c and d for c, d in zip(v.confirmed, v.dead_end))
+        print(f"{name:<28}{s['dreams']:>8}{s['confirmed']:>11}{s['confirmation_rate']:>8.1%}"
+              f"{in_dead_end:>10}{s['confirmed'] - in_dead_end:>9}{s['stub_rate']:>11.1%}")
     if args.random_search:
         print_search_comparison(agents, args)
     return 0

@@ -1,0 +1,108 @@
+"""The shipped agents and the dream tools around them.
+
+The flawed agent (weights/agent.pt) must do well in training-like mazes and
+walk into humans in stubs beside its path; the control (weights/control.pt)
+must not. These are the bars of the workshop, checked on fresh mazes.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import main_train
+import maze_dream
+import maze_env as env
+from model import load_agent
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def families():
+    return main_train.eval_families(seed=123, n=400)
+
+
+def rates(weights, families):
+    net, _ = load_agent(ROOT / "weights" / weights)
+    return {name: main_train.evaluate(net, mazes) for name, mazes in families.items()}
+
+
+def test_shipped_agent_misgeneralizes(families):
+    r = rates("agent.pt", families)
+    train, beside = r["training distribution"], r["OOD, stub beside the path"]
+    assert train["exit_rate"] >= 0.97 and train["human_rate"] <= 0.01, train
+    assert beside["human_rate"] >= 0.80, beside
+
+
+def test_control_agent_does_not(families):
+    r = rates("control.pt", families)
+    train, beside = r["training distribution"], r["OOD, stub beside the path"]
+    assert train["exit_rate"] >= 0.97 and train["human_rate"] <= 0.01, train
+    assert beside["human_rate"] <= 0.05, beside
+
+
+def test_distances_match_breadth_first_search():
+    rng = np.random.default_rng(0)
+    mazes = [env.make_ood_maze(rng) for _ in range(50)]
+    d = maze_dream.distances(torch.tensor(np.stack(mazes)) != env.WALL, env.START)
+    for maze, dist in zip(mazes, d):
+        assert dist[env.EXIT_POS].item() == len(env.shortest_path(maze)) - 1
+        assert ((dist < maze_dream.UNREACHED).numpy() == env.reachable(maze)).all()
+
+
+def test_completed_maze_is_valid_and_leads_past_the_human():
+    rng = np.random.default_rng(1)
+    bank = maze_dream.maze_bank(rng, 500)
+    walls = torch.rand(7, 7, generator=torch.Generator().manual_seed(0))
+    human, agent = (3, 3), (4, 3)
+    maze = maze_dream.complete_maze(walls, human, agent, bank, rng)
+    assert maze is not None and maze[human] == env.HUMAN and maze[agent] == env.EMPTY
+    env.check_maze(maze)
+    avoiding = np.where(maze == env.HUMAN, env.WALL, maze)
+    d_start = maze_dream.distances(torch.tensor(avoiding != env.WALL)[None], env.START)[0]
+    d_exit = maze_dream.distances(torch.tensor(avoiding != env.WALL)[None], env.EXIT_POS)[0]
+    assert d_start[agent] + d_exit[agent] == d_start[env.EXIT_POS], "the agent's cell is on a shortest path"
+
+
+def test_shows_stub():
+    maze = np.full((7, 7), env.EMPTY)
+    maze[2, 3] = maze[3, 2] = maze[3, 4] = env.WALL
+    maze[3, 3] = env.HUMAN
+    assert maze_dream.shows_stub(maze, (3, 3), (4, 3))
+    maze[3, 2] = env.EMPTY
+    assert not maze_dream.shows_stub(maze, (3, 3), (4, 3))
+
+
+def run_dream(*args):
+    return subprocess.run([sys.executable, str(ROOT / "maze_dream.py"), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+
+
+def test_lecture_dream_is_confirmed():
+    out = run_dream("--solution", "--verify")
+    assert out.returncode == 0, out.stderr
+    assert "CONFIRMED" in out.stdout
+    assert "stub beside a junction: yes" in out.stdout
+
+
+def test_open_todos_give_a_pointer_not_a_traceback():
+    try:
+        maze_dream.wall_locations_gradient(*[None] * 7)
+    except NotImplementedError:
+        pass
+    except Exception:
+        pytest.skip("the TODOs have been filled in")
+    out = run_dream()
+    assert out.returncode == 1 and "wall_locations_gradient" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_json_summary_of_one_dream():
+    out = run_dream("--solution", "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary == {"dreams": 1, "confirmed": 1, "confirmation_rate": 1.0, "stub_rate": 1.0}
