@@ -543,7 +543,7 @@ def save_heatmaps(dreams: Dreams, path: Path) -> None:
     for ax in axes.flat:
         ax.axis("off")
     for b, ax in zip(range(n), axes.flat):
-        ax.imshow(dreams.walls[b], cmap="Greys", vmin=0, vmax=1)
+        ax.imshow(dreams.walls[b].numpy(), cmap="Greys", vmin=0, vmax=1)
         (hr, hc), (ar, ac) = dreams.targets.humans[b].tolist(), dreams.targets.agents[b].tolist()
         ax.text(hc, hr, "H", ha="center", va="center", color="red", weight="bold")
         ax.text(ac, ar, "A", ha="center", va="center", color="blue", weight="bold")
