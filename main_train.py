@@ -220,7 +220,7 @@ def check_finite(net: torch.nn.Module) -> None:
             raise TrainingDiverged(f"the trained weights hold NaN or inf ({name}); try a lower --lr")
 
 
-def train(args: argparse.Namespace, log=print):
+def train(args: argparse.Namespace, log=print) -> tuple[torch.nn.Sequential, dict]:
     """DQN on exhaustive transitions, with double-DQN targets and a target network."""
     from tqdm import tqdm
 

@@ -718,15 +718,6 @@ def test_same_seed_gives_identical_weights_and_tables(tmp_path):
 
 
 # --- Numerical sanity ----------------------------------------------------------------------------
-@pytest.fixture
-def one_thread():
-    """Training in this process: one torch thread, as in the subprocesses (see SUBPROCESS_ENV)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("lr", ["1e12", "inf"])
 def test_diverging_training_stops_with_a_clear_message_and_saves_nothing(lr, tmp_path, previous_weights, one_thread):
     result = run_in_process(main_train.main, tiny_training(tmp_path, "--no-examples", "--lr", lr))

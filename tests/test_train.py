@@ -118,15 +118,6 @@ def bump_rate(net, mazes):
     return (bumps & chosen).sum().item() / chosen.sum().item()
 
 
-@pytest.fixture
-def one_thread():
-    """Small nets gain nothing from a second thread, and on a busy machine two threads can be many times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_short_training_learns_and_is_reproducible(tmp_path, one_thread):
     args = short_args(tmp_path)
     mazes = main_train.eval_families(9, 200)["training distribution"]
