@@ -149,9 +149,10 @@ class Dreams:
 
 
 def q_values(net: nn.Module, walls: torch.Tensor, targets: Targets) -> torch.Tensor:
-    crops, humans, exits, _ = fixed_channels(targets)
+    device = next(net.parameters()).device
+    crops, humans, exits, _ = (t.to(device) for t in fixed_channels(targets))
     with torch.no_grad():
-        return net(channels_to_input(walls, crops, humans, exits, targets.agents))
+        return net(channels_to_input(walls.to(device), crops, humans, exits, targets.agents.to(device))).cpu()
 
 
 def initial_walls(targets: Targets, init: str, seed: int, maze: np.ndarray | None = None) -> torch.Tensor:
@@ -175,14 +176,16 @@ def dream(
     walls: torch.Tensor | None = None,
 ) -> Dreams:
     """Gradient ascent on the wall channel of every target at once."""
-    crops, humans, exits, free = fixed_channels(targets)
-    walls = (torch.full(free.shape, 0.5) if walls is None else walls) * free
+    device = next(net.parameters()).device
+    crops, humans, exits, free = (t.to(device) for t in fixed_channels(targets))
+    agents, actions = targets.agents.to(device), targets.actions.to(device)
+    walls = (torch.full(free.shape, 0.5) if walls is None else walls).to(device) * free
     q_before = q_values(net, walls, targets)
     for _ in range(steps):
-        gradient = gradient_fn(net, walls, crops, humans, exits, targets.agents, targets.actions)
+        gradient = gradient_fn(net, walls, crops, humans, exits, agents, actions)
         # Step uphill, stay between "no wall" (0) and "wall" (1), and keep the fixed cells open.
         walls = ((walls + lr * gradient).clamp(0, 1) * free).detach()
-    return Dreams(targets, walls, q_before, q_values(net, walls, targets))
+    return Dreams(targets, walls.cpu(), q_before, q_values(net, walls, targets))
 
 
 # --- From a dream to a maze ---------------------------------------------------------------
