@@ -99,6 +99,30 @@ def dream_units(
     return dreams, act.reshape(len(units), t)
 
 
+def dream_unit_and_position(
+    net: nn.Sequential, layer: int, unit: int, targets: md.Targets, steps: int, lr: float
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Dream the walls and the agent's position together for one unit (the position as soft one-hots).
+
+    Returns the walls (B, 7, 7), the position's (B, 2, 7) row and column weights, and the final activation.
+    """
+    crops, humans, exits, free = md.fixed_channels(targets)
+    free[torch.arange(len(targets)), targets.agents[:, 0], targets.agents[:, 1]] = 1  # the agent may move
+    walls = torch.full(free.shape, 0.5) * free
+    position = F.one_hot(targets.agents, env.SIZE).float()  # start where the target puts the agent
+    for _ in range(steps):
+        w, p = walls.clone().requires_grad_(), position.clone().requires_grad_()
+        x = torch.cat([w.flatten(1), crops.flatten(1), humans.flatten(1), exits.flatten(1), p.flatten(1)], dim=1)
+        (gw, gp) = torch.autograd.grad(hidden_activations(net, layer, x)[:, unit].sum(), (w, p))
+        walls = ((walls + lr * gw).clamp(0, 1) * free).detach()
+        position = (position + lr * gp).clamp(0, 1).detach()
+    with torch.no_grad():
+        x = torch.cat([walls.flatten(1), crops.flatten(1), humans.flatten(1), exits.flatten(1),
+                       position.flatten(1)], dim=1)
+        act = float(hidden_activations(net, layer, x)[0, unit])
+    return walls, position, act
+
+
 def stub_counts(dreams: md.Dreams, n_units: int) -> torch.Tensor:
     """(U,) how many of each unit's dreams show a stub beside a junction next to the human."""
     t = dreams.targets
@@ -142,6 +166,14 @@ def run_neurons(args: argparse.Namespace, net: nn.Sequential) -> int:
             return 2
         dreams, act = dream_units(net, layer, [args.unit], lecture, args.steps, args.lr)
         print_unit_dream(dreams, 0, f"layer {layer} unit {args.unit}", float(act[0, 0]))
+        if args.free_position:  # let the unit also choose where the agent stands
+            walls, position, act2 = dream_unit_and_position(net, layer, args.unit, lecture, args.steps, args.lr)
+            row, col = position[0].argmax(dim=1).tolist()
+            print(f"\nwith the position dreamed too: activation {act2:.2f}; agent at ({row}, {col}) "
+                  f"(row weights {' '.join(f'{v:.1f}' for v in position[0, 0].tolist())}; "
+                  f"column weights {' '.join(f'{v:.1f}' for v in position[0, 1].tolist())})")
+            human = tuple(lecture.humans[0].tolist())
+            print(md.format_shaded(walls[0], human, (row, col)))
         return 0
 
     # Scan every unit of the layer: dream it for each atlas target (the human, exit and agent cells fixed,
@@ -424,6 +456,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     n.add_argument("--unit", type=int, default=0, help="the unit to dream (without --top)")
     n.add_argument("--top", type=int, default=0, metavar="K",
                    help="scan every unit of --layer and report and ablate the K with the most stub dreams")
+    n.add_argument("--free-position", action="store_true",
+                   help="with --unit: also dream the agent's position (soft one-hot row and column)")
     n.add_argument("--steps", type=int, default=100, help="gradient ascent steps")
     n.add_argument("--lr", type=float, default=0.05, help="gradient ascent step size")
     n.add_argument("--chunk", type=int, default=64, help="units dreamed per batch while scanning")

@@ -85,3 +85,13 @@ def test_short_close_loop_run(tiny_net):
     families = {k: v[:20] for k, v in more.eval_families(0, 20).items()}
     table = more.rates_table(tuned, families)
     assert "plain + dream mazes" in table and "%" in table
+
+
+def test_dreaming_the_position_too_raises_the_activation(tiny_net):
+    t = md.lecture_target()
+    crops, humans, exits, _ = md.fixed_channels(t)
+    x = channels_to_input(torch.full((1, 7, 7), 0.5) * md.fixed_channels(t)[3], crops, humans, exits, t.agents)
+    start = more.hidden_activations(tiny_net, 1, x)[0, 4].item()
+    walls, position, act = more.dream_unit_and_position(tiny_net, 1, 4, t, steps=20, lr=0.05)
+    assert walls.shape == (1, 7, 7) and position.shape == (1, 2, 7)
+    assert act >= start
