@@ -341,7 +341,10 @@ SETTINGS = {  # name -> penalties; the weights are per cell, next to Q-gradients
     "restarts": Penalties(restarts=4),
     "restarts+diversity": Penalties(restarts=4, diversity=0.05),
     "all": Penalties(l1=0.1, tv=0.1, discrete=0.5, restarts=4, diversity=0.05),
+    # The default we recommend: crisp (0/1) dreams that still tell the agent from the control (see README).
+    "l1+discrete": Penalties(l1=0.1, discrete=0.5),
 }
+DEFAULT_SETTING = "l1+discrete"
 
 
 def run_regularized(args: argparse.Namespace, net: nn.Module, control: nn.Module | None) -> int:
