@@ -102,25 +102,30 @@ def dream_units(
 def dream_unit_and_position(
     net: nn.Sequential, layer: int, unit: int, targets: md.Targets, steps: int, lr: float
 ) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Dream the walls and the agent's position together for one unit (the position as soft one-hots).
+    """Dream the walls and the agent's position together for one unit.
 
-    Returns the walls (B, 7, 7), the position's (B, 2, 7) row and column weights, and the final activation.
+    The position is a softmax over the 7 rows and one over the 7 columns (so it stays a
+    probability, like the one-hots the network was trained on), starting at the target's cell.
+    Returns the walls (B, 7, 7), the position's (B, 2, 7) row and column probabilities, and the
+    final activation of dream 0.
     """
     crops, humans, exits, free = md.fixed_channels(targets)
-    free[torch.arange(len(targets)), targets.agents[:, 0], targets.agents[:, 1]] = 1  # the agent may move
+    free[torch.arange(len(targets)), targets.agents[:, 0], targets.agents[:, 1]] = 1  # the agent may move away
     walls = torch.full(free.shape, 0.5) * free
-    position = F.one_hot(targets.agents, env.SIZE).float()  # start where the target puts the agent
+    logits = 3.0 * F.one_hot(targets.agents, env.SIZE).float()  # about 0.77 on the target's row and column
+
+    def inputs(w: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        p = z.softmax(dim=-1)
+        return torch.cat([w.flatten(1), crops.flatten(1), humans.flatten(1), exits.flatten(1), p.flatten(1)], dim=1)
+
     for _ in range(steps):
-        w, p = walls.clone().requires_grad_(), position.clone().requires_grad_()
-        x = torch.cat([w.flatten(1), crops.flatten(1), humans.flatten(1), exits.flatten(1), p.flatten(1)], dim=1)
-        (gw, gp) = torch.autograd.grad(hidden_activations(net, layer, x)[:, unit].sum(), (w, p))
+        w, z = walls.clone().requires_grad_(), logits.clone().requires_grad_()
+        gw, gz = torch.autograd.grad(hidden_activations(net, layer, inputs(w, z))[:, unit].sum(), (w, z))
         walls = ((walls + lr * gw).clamp(0, 1) * free).detach()
-        position = (position + lr * gp).clamp(0, 1).detach()
+        logits = (logits + lr * 10 * gz).detach()  # a bigger step: logits move on a wider scale than walls
     with torch.no_grad():
-        x = torch.cat([walls.flatten(1), crops.flatten(1), humans.flatten(1), exits.flatten(1),
-                       position.flatten(1)], dim=1)
-        act = float(hidden_activations(net, layer, x)[0, unit])
-    return walls, position, act
+        act = float(hidden_activations(net, layer, inputs(walls, logits))[0, unit])
+    return walls, logits.softmax(dim=-1), act
 
 
 def shows_sure_stub(walls: torch.Tensor, human: tuple[int, int], agent: tuple[int, int], margin: float = 0.25) -> bool:
@@ -190,11 +195,12 @@ def run_neurons(args: argparse.Namespace, net: nn.Sequential) -> int:
         if args.free_position:  # let the unit also choose where the agent stands
             walls, position, act2 = dream_unit_and_position(net, layer, args.unit, lecture, args.steps, args.lr)
             row, col = position[0].argmax(dim=1).tolist()
-            print(f"\nwith the position dreamed too: activation {act2:.2f}; agent at ({row}, {col}) "
-                  f"(row weights {' '.join(f'{v:.1f}' for v in position[0, 0].tolist())}; "
-                  f"column weights {' '.join(f'{v:.1f}' for v in position[0, 1].tolist())})")
+            print(f"\nwith the position dreamed too: activation {act2:.2f}; most likely agent cell ({row}, {col})")
+            print(f"row probabilities    {' '.join(f'{v:.2f}' for v in position[0, 0].tolist())}")
+            print(f"column probabilities {' '.join(f'{v:.2f}' for v in position[0, 1].tolist())}")
             human = tuple(lecture.humans[0].tolist())
-            print(md.format_shaded(walls[0], human, (row, col)))
+            print(md.format_shaded(walls[0], human, (row, col)) if (row, col) != human else
+                  md.format_shaded(walls[0], human, tuple(lecture.agents[0].tolist())))
         return 0
 
     # Scan every unit of the layer: dream it for each atlas target (the human, exit and agent cells fixed,

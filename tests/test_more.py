@@ -90,8 +90,18 @@ def test_short_close_loop_run(tiny_net):
 def test_dreaming_the_position_too_raises_the_activation(tiny_net):
     t = md.lecture_target()
     crops, humans, exits, _ = md.fixed_channels(t)
-    x = channels_to_input(torch.full((1, 7, 7), 0.5) * md.fixed_channels(t)[3], crops, humans, exits, t.agents)
-    start = more.hidden_activations(tiny_net, 1, x)[0, 4].item()
+    _, _, start = more.dream_unit_and_position(tiny_net, 1, 4, t, steps=0, lr=0.05)
     walls, position, act = more.dream_unit_and_position(tiny_net, 1, 4, t, steps=20, lr=0.05)
     assert walls.shape == (1, 7, 7) and position.shape == (1, 2, 7)
-    assert act >= start
+    assert torch.allclose(position.sum(dim=-1), torch.ones(1, 2))
+    assert act > start
+
+
+def test_sure_stub_needs_sure_walls():
+    human, agent = (3, 3), (4, 3)
+    walls = torch.zeros(7, 7)
+    walls[2, 3] = walls[3, 2] = walls[3, 4] = 1.0  # the human walled in on three sides; the agent's cell is open
+    assert more.shows_sure_stub(walls, human, agent)
+    assert not more.shows_sure_stub(walls * 0.6, human, agent)  # above 0.5 but not sure: no
+    walls[4, 2] = walls[4, 4] = walls[5, 3] = 1.0  # the agent's cell a dead end, not a junction
+    assert not more.shows_sure_stub(walls, human, agent)
