@@ -2,10 +2,10 @@
 
 Do the exercise in maze_dream.py first; this file uses the reference answer.
 
-    python maze_dream_more.py neurons --layer 2 --unit 17   # dream one hidden unit
+    python maze_dream_more.py neurons --layer 2 --unit 150  # dream one hidden unit
     python maze_dream_more.py neurons --top 5               # find "stub detector" units, then ablate them
     python maze_dream_more.py regularized                   # penalties that make dreams look like mazes
-    python maze_dream_more.py close-loop                    # fine-tune on confirmed dreams, vs a control
+    python maze_dream_more.py close-loop --oracle           # fine-tune on confirmed dreams, vs controls
 
 1. Neuron dreaming: the same gradient ascent on the wall channel, but the
    objective is one hidden unit's activation instead of a Q-value.
@@ -21,8 +21,8 @@ import copy
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -483,7 +483,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     sub = p.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--seed", type=int, default=0, help="seed for restarts, mazes and sampling")
-    common.add_argument("--device", default="cpu", help="torch device (everything here is small: cpu is fine)")
+    common.add_argument("--device", default="cpu", choices=["cpu"],
+                        help="torch device; only cpu: the dreams and mazes are small and built on the CPU")
     common.add_argument("--weights", type=Path, default=SHIPPED_WEIGHTS, help="the agent")
     common.add_argument("--eval-mazes", type=int, default=1000, help="fresh mazes per family for the rates")
 
@@ -503,22 +504,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     r.add_argument("--control", type=Path, default=md.CONTROL_WEIGHTS, help="the control agent")
     r.add_argument("--setting", choices=["table", "custom", *SETTINGS], default="table",
                    help="'table': every preset; 'custom': the weights below")
-    r.add_argument("--l1", type=float, default=0.0)
-    r.add_argument("--tv", type=float, default=0.0)
-    r.add_argument("--discrete", type=float, default=0.0)
-    r.add_argument("--diversity", type=float, default=0.0)
-    r.add_argument("--restarts", type=int, default=1)
+    r.add_argument("--l1", type=float, default=0.0, help="custom: weight of the L1 penalty on the walls")
+    r.add_argument("--tv", type=float, default=0.0, help="custom: weight of the total-variation penalty")
+    r.add_argument("--discrete", type=float, default=0.0, help="custom: weight of the pull toward 0 or 1")
+    r.add_argument("--diversity", type=float, default=0.0, help="custom: weight of the diversity term (restarts)")
+    r.add_argument("--restarts", type=int, default=1, help="custom: random starts per target, the best kept")
     r.add_argument("--steps", type=int, default=100, help="gradient ascent steps")
     r.add_argument("--lr", type=float, default=0.05, help="gradient ascent step size")
 
     c = sub.add_parser("close-loop", parents=[common], help="fine-tune on confirmed dreams vs on plain mazes")
     c.add_argument("--setting", choices=list(SETTINGS), default="none", help="dream penalties (see regularized)")
-    c.add_argument("--dream-steps", type=int, default=100)
-    c.add_argument("--lr-dream", type=float, default=0.05)
+    c.add_argument("--dream-steps", type=int, default=100, help="gradient ascent steps of the atlas dreams")
+    c.add_argument("--lr-dream", type=float, default=0.05, help="gradient ascent step size")
     c.add_argument("--per-dream", type=int, default=20, help="training mazes completed around each confirmed dream")
     c.add_argument("--plain-mazes", type=int, default=4000, help="plain training mazes in every pool")
     c.add_argument("--ft-steps", type=int, default=1500, help="fine-tuning steps, the same for every pool")
-    c.add_argument("--batch-size", type=int, default=512)
+    c.add_argument("--batch-size", type=int, default=512, help="transitions per fine-tuning step")
     c.add_argument("--ft-lr", type=float, default=3e-4, help="AdamW learning rate, constant")
     c.add_argument("--oracle", action="store_true",
                    help="also fine-tune on fresh OOD stub mazes: an upper bound that uses knowledge the dreams lack")
