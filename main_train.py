@@ -220,6 +220,21 @@ def check_finite(net: torch.nn.Module) -> None:
             raise TrainingDiverged(f"the trained weights hold NaN or inf ({name}); try a lower --lr")
 
 
+def td_loss(
+    net: torch.nn.Module, target_net: torch.nn.Module, mazes: torch.Tensor, trans: env.Transitions,
+    i: torch.Tensor, gamma: float,
+) -> torch.Tensor:
+    """Huber loss between Q(s, a) and the double-DQN target for the transitions i, encoded on demand."""
+    maze, pos, action = mazes[trans.maze[i]], trans.pos[i], trans.action[i]
+    with torch.no_grad():
+        next_x = to_input(env.next_mazes(maze, pos, action), trans.next_pos[i])
+        best = net(next_x).argmax(dim=1, keepdim=True)  # double DQN: the online net picks the action,
+        next_q = target_net(next_x).gather(1, best).squeeze(1)  # the target net values it
+        target = trans.reward[i] + gamma * next_q * (~trans.done[i])
+    q = net(to_input(maze, pos)).gather(1, action[:, None]).squeeze(1)
+    return F.smooth_l1_loss(q, target)
+
+
 def train(args: argparse.Namespace, log=print) -> tuple[torch.nn.Sequential, dict]:
     """DQN on exhaustive transitions, with double-DQN targets and a target network."""
     from tqdm import tqdm
@@ -246,14 +261,7 @@ def train(args: argparse.Namespace, log=print) -> tuple[torch.nn.Sequential, dic
     bar = tqdm(range(args.steps), desc="training", unit="step", file=sys.stderr, mininterval=0.5)
     for step in bar:
         i = torch.randint(len(trans), (args.batch_size,), device=device, generator=sampler)
-        maze, pos, action = mazes[trans.maze[i]], trans.pos[i], trans.action[i]
-        with torch.no_grad():
-            next_x = to_input(env.next_mazes(maze, pos, action), trans.next_pos[i])
-            best = net(next_x).argmax(dim=1, keepdim=True)  # double DQN: online net picks,
-            next_q = target_net(next_x).gather(1, best).squeeze(1)  # target net values
-            target = trans.reward[i] + args.gamma * next_q * (~trans.done[i])
-        q = net(to_input(maze, pos)).gather(1, action[:, None]).squeeze(1)
-        loss = F.smooth_l1_loss(q, target)
+        loss = td_loss(net, target_net, mazes, trans, i, args.gamma)
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"the loss became {loss.item()} at step {step}; try a lower --lr")
 

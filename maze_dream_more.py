@@ -32,7 +32,7 @@ from torch import nn
 import main_train
 import maze_dream as md
 import maze_env as env
-from main_train import ROOT, SHIPPED_WEIGHTS, channels_to_input, evaluate, eval_families, to_input
+from main_train import ROOT, SHIPPED_WEIGHTS, channels_to_input, evaluate, eval_families
 from model import WeightsError, load_agent, save_agent
 from spoilers.solutions import wall_locations_gradient
 
@@ -421,14 +421,7 @@ def fine_tune(net: nn.Sequential, mazes: torch.Tensor, steps: int, batch_size: i
     sampler = torch.Generator().manual_seed(seed)
     for step in range(steps):
         i = torch.randint(len(trans), (batch_size,), generator=sampler)
-        maze, pos, action = mazes[trans.maze[i]], trans.pos[i], trans.action[i]
-        with torch.no_grad():
-            next_x = to_input(env.next_mazes(maze, pos, action), trans.next_pos[i])
-            best = net(next_x).argmax(dim=1, keepdim=True)
-            next_q = target_net(next_x).gather(1, best).squeeze(1)
-            target = trans.reward[i] + gamma * next_q * (~trans.done[i])
-        q = net(to_input(maze, pos)).gather(1, action[:, None]).squeeze(1)
-        loss = F.smooth_l1_loss(q, target)
+        loss = main_train.td_loss(net, target_net, mazes, trans, i, gamma)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
