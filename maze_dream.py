@@ -12,6 +12,9 @@ this file runs as it is:
     python maze_dream.py --verify              # ...and test the dream on the agent
     python maze_dream.py --all                 # dream an atlas of every target at once
     python maze_dream.py --solution            # use the reference answer instead
+
+Before dreaming, your function is tried once; if its answer is wrong, you get
+one line saying what looks wrong and what to change.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,6 +33,9 @@ from torch import nn
 import maze_env as env
 from main_train import ROOT, SHIPPED_WEIGHTS, channels_to_input, greedy_policy
 from model import WeightsError, load_agent
+
+if TYPE_CHECKING:
+    from spoilers.diagnose import Mistake
 
 CONTROL_WEIGHTS = ROOT / "weights" / "control.pt"
 
@@ -405,6 +412,7 @@ TODO block with a few lines that return d Q(state, action) / d walls. Then run
 `python maze_dream.py` again, and `python -m pytest tests/test_exercise.py` to check
 your answer against the reference. To see the whole thing work first, run
 `python maze_dream.py --solution`."""
+TEST_POINTER = "`python -m pytest tests/test_exercise.py` checks your answer in detail."
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -462,22 +470,37 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     net.requires_grad_(False)  # the weights stay fixed: only the maze is dreamed
-    targets = atlas_targets() if args.all else make_targets([(tuple(args.human), tuple(args.agent))])
-    try:
-        dreams = run(net, targets, gradient_fn, args, init_maze)
-    except NotImplementedError:
-        print(POINTER, file=sys.stderr)
-        return 1
+    from spoilers import diagnose  # compares your answer with the reference, without showing it to you
 
+    mistake = None
+    if not args.solution:  # try your function once, before dreaming
+        mistake = diagnose.diagnose(gradient_fn, diagnose.make_problem(net))
+        if mistake is not None and mistake.fatal:  # dreaming would crash or mean nothing: say why, in one line
+            print(POINTER if mistake.key == "todo" else f"error: {mistake.message}\n{TEST_POINTER}", file=sys.stderr)
+            return 1
+        gradient_fn = diagnose.guarded(gradient_fn)  # a failure later on gets one line too, not a traceback
+    try:
+        dreams = dream_and_print(net, control, control_path, gradient_fn, args, init_maze)
+    except diagnose.AnswerError as err:
+        print(f"error: {err}\n{TEST_POINTER}", file=sys.stderr)
+        return 1
+    return report_answer(dreams, mistake)
+
+
+def dream_and_print(net: nn.Module, control: nn.Module | None, control_path: Path | None, gradient_fn,
+                    args: argparse.Namespace, init_maze: np.ndarray | None) -> Dreams:
+    """Dream what the command line asks for, print it, and return the agent's dreams."""
+    targets = atlas_targets() if args.all else make_targets([(tuple(args.human), tuple(args.agent))])
+    dreams = run(net, targets, gradient_fn, args, init_maze)
     verdict = verify(net, dreams, args.seed) if (args.verify or args.all or args.json) else None
     if args.png:
         save_heatmaps(dreams, args.png)
     if args.json:
         print(json.dumps(summary(verdict)))
-        return 0
+        return dreams
     if not args.all:
         print_dream(net, dreams, 0, verdict if args.verify else None)
-        return 0
+        return dreams
 
     print(f"Atlas: {len(targets)} dreams (every cell a human can be in x every side the agent can come from)")
     print("S stub dream confirmed, s stub dream not confirmed, X confirmed without a stub, . neither\n")
@@ -499,7 +522,36 @@ def main(argv: list[str] | None = None) -> int:
               f"{in_dead_end:>10}{s['confirmed'] - in_dead_end:>9}{s['stub_rate']:>11.1%}")
     if args.random_search:
         print_search_comparison(agents, args)
-    return 0
+    return dreams
+
+
+def report_answer(dreams: Dreams, mistake: Mistake | None) -> int:
+    """After dreaming: a line if the target's Q-value fell, a line naming the answer's mistake; the exit code."""
+    fell = q_fell(dreams)
+    if fell:
+        hint = ""
+        if mistake is None:  # the gradient is right, so the steps overshoot
+            hint = "; the gradient checks out, so try a smaller --lr"
+        elif mistake.key == "sign":
+            hint = "; is the sign right?"
+        print(f"{fell}: gradient ascent should raise it{hint}", file=sys.stderr)
+    if mistake is None:
+        return 0
+    print(f"error: {mistake.message}\n{TEST_POINTER}", file=sys.stderr)
+    return 1
+
+
+def q_fell(dreams: Dreams) -> str | None:
+    """'Q(up) fell from 4.36 to -6.03' if dreaming lowered the Q-value it should raise (atlas: in how many dreams)."""
+    t = dreams.targets
+    rows = torch.arange(len(t))
+    before, after = dreams.q_before[rows, t.actions], dreams.q_after[rows, t.actions]
+    fell = after < before
+    if not fell.any():
+        return None
+    if len(t) == 1:
+        return f"Q({env.ACTION_NAMES[int(t.actions[0])]}) fell from {before[0]:.2f} to {after[0]:.2f}"
+    return f"Q of the target action fell in {int(fell.sum())} of {len(t)} dreams"
 
 
 def print_search_comparison(agents: dict, args: argparse.Namespace) -> None:

@@ -1,12 +1,18 @@
-"""The dreaming exercise: the learner's wall_locations_gradient against the reference.
+"""The dreaming exercise: the learner's wall_locations_gradient against the reference, and the files around it.
 
-While the TODOs in maze_dream.py are open, the learner's tests are skipped;
-the reference answer is always tested.
+While the TODOs in maze_dream.py are open, the learner's test is skipped; the
+reference answer is always tested. A wrong answer fails with one line saying
+what is wrong and what to change (spoilers/diagnose.py; maze_dream.py prints
+the same line). tests/test_exercise_hints.py checks those lines for each
+common mistake. None of the learner's checks look for the `# TODO START` /
+`# TODO END` lines: only the check that the shipped exercise and the solution
+match does, and it stays out of the way once the function holds an answer.
 """
 
+from __future__ import annotations
+
 import ast
-import importlib.util
-import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,16 +21,25 @@ import torch
 import maze_dream
 from main_train import channels_to_input
 from model import make_q_network
-from spoilers import solutions
+from spoilers import diagnose, solutions
 
 ROOT = Path(__file__).resolve().parent.parent
+EXERCISE = ROOT / "maze_dream.py"
+SOLUTION = ROOT / "spoilers" / "solutions.py"
+NAME = "wall_locations_gradient"
 
 
-def problem(seed=0, b=5):
-    """A small random network and B dreams, with a known good gradient to compare against."""
+def small_net(seed: int, dtype: torch.dtype = torch.float64) -> torch.nn.Module:
     torch.manual_seed(seed)
-    net = make_q_network(64, 2).double()
+    net = make_q_network(64, 2).to(dtype)
     net.requires_grad_(False)
+    return net
+
+
+# --- The reference answer -----------------------------------------------------------------------
+def problem(seed=0, b=5):
+    """A small random network and B dreams."""
+    net = small_net(seed)
     targets = maze_dream.atlas_targets()
     pick = torch.randperm(len(targets))[:b]
     targets = maze_dream.Targets(targets.humans[pick], targets.agents[pick], targets.actions[pick])
@@ -46,118 +61,109 @@ def finite_differences(net, walls, crops, humans, exits, position, action, eps=1
     return grad
 
 
-def explain(got, expected):
-    """Which cells differ, and the sign we expected there."""
-    bad = (got - expected).abs() > 1e-4 * (1 + expected.abs())
-    lines = []
-    for b, r, c in bad.nonzero().tolist()[:6]:
-        e, g = expected[b, r, c].item(), got[b, r, c].item()
-        sign = "positive (a wall there raises Q)" if e > 0 else "negative (a wall there lowers Q)"
-        lines.append(f"  dream {b}, cell ({r}, {c}): expected {e:+.5f}, {sign}; got {g:+.5f}")
-    hint = ""
-    if torch.allclose(got, -expected, atol=1e-4):
-        hint = "\nYour gradient has the wrong sign: we ascend, so return dQ/dwalls, not its negative."
-    elif torch.allclose(got, expected * 2, atol=1e-4) or torch.allclose(got, expected * 3, atol=1e-4):
-        hint = "\nYour gradient is a multiple of the right one: is it accumulating between calls?"
-    return f"{int(bad.sum())} of {bad.numel()} cells differ:\n" + "\n".join(lines) + hint
-
-
-def check_gradient(fn):
-    for seed in range(3):
-        net, walls, crops, humans, exits, position, action = problem(seed)
-        before = walls.clone()
-        got = fn(net, walls, crops, humans, exits, position, action)
-        assert isinstance(got, torch.Tensor) and got.shape == walls.shape, (
-            f"return a tensor shaped like walls {tuple(walls.shape)}, got "
-            f"{tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__}")
-        assert torch.equal(walls, before), "don't change the caller's walls"
-        assert walls.grad is None, "leave no .grad on the caller's walls"
-        expected = finite_differences(net, walls, crops, humans, exits, position, action)
-        assert torch.allclose(got, expected, atol=1e-4, rtol=1e-4), explain(got, expected)
-        again = fn(net, walls, crops, humans, exits, position, action)
-        assert torch.allclose(again, got), "a second call gave a different gradient: " + explain(again, got)
-
-
-def learner_function():
-    fn = maze_dream.wall_locations_gradient
-    assert fn is not solutions.wall_locations_gradient, "the exercise must not import the reference"
-    try:
-        fn(*problem(b=1))
-    except NotImplementedError:
-        pytest.skip("the TODOs in maze_dream.wall_locations_gradient are still open: fill them in to run this test")
-    return fn
-
-
 def test_reference_agrees_with_finite_differences():
-    check_gradient(solutions.wall_locations_gradient)
-
-
-def test_learner_agrees_with_finite_differences():
-    check_gradient(learner_function())
-
-
-def test_learner_agrees_with_the_reference():
-    fn = learner_function()
     for seed in range(3):
         args = problem(seed)
-        got, expected = fn(*args), solutions.wall_locations_gradient(*args)
-        assert torch.allclose(got, expected, atol=1e-6), explain(got, expected)
+        walls = args[1]
+        before = walls.clone()
+        got = solutions.wall_locations_gradient(*args)
+        assert got.shape == walls.shape and torch.equal(walls, before) and walls.grad is None
+        assert torch.allclose(got, finite_differences(*args), atol=1e-4, rtol=1e-4)
 
 
-# --- The exercise file and the solution stay the same outside the TODO block ----------------
-def function_source(path, name="wall_locations_gradient"):
-    """The function's text, with the comments that close its body (ast stops at the last statement)."""
-    lines = path.read_text().splitlines()
-    node = next(n for n in ast.parse(path.read_text()).body if isinstance(n, ast.FunctionDef) and n.name == name)
-    end = node.end_lineno
-    while end < len(lines) and lines[end].startswith("    #"):
-        end += 1
-    return "\n".join(lines[node.lineno - 1 : end])
+def test_reference_passes_the_diagnosis():
+    assert answer_mistake(solutions.wall_locations_gradient) is None
 
 
-def split_todo(source):
-    before, rest = source.split("# TODO START", 1)
-    block, after = rest.split("# TODO END", 1)
-    return before, block, after
+# --- Your answer ----------------------------------------------------------------------------------
+def answer_mistake(fn) -> diagnose.Mistake | None:
+    """What this file says about an answer (None: it is right), tried on three small random networks.
+
+    float32, as maze_dream.py dreams: an answer that works there must pass here.
+    """
+    for seed in range(3):
+        mistake = diagnose.diagnose(fn, telling_problem(seed))
+        if mistake is not None:
+            return mistake
+    return None
 
 
-def test_exercise_and_solution_match_outside_the_todo_block():
-    exercise = split_todo(function_source(ROOT / "maze_dream.py"))
-    solution = split_todo(function_source(ROOT / "spoilers" / "solutions.py"))
-    assert exercise[0] == solution[0], "the signatures or docstrings of the exercise and solution differ"
-    assert exercise[2] == solution[2], "the code after the TODO block differs"
-    code = [line for line in solution[1].splitlines() if line.strip() and not line.strip().startswith("#")]
-    assert 0 < len(code) < 10, "the reference answer should be fewer than 10 lines"
+def telling_problem(seed: int) -> diagnose.Problem:
+    """A problem on a small random network whose best action differs between dreams.
+
+    Random networks often prefer one action whatever the maze; then the max
+    over actions is that action's Q-value, and the two mistakes look alike.
+    """
+    for net_seed in range(seed, seed + 1000, 10):
+        problem = diagnose.make_problem(small_net(net_seed, torch.float32), seed)
+        if len(set(q_values(problem).argmax(dim=1).tolist())) > 1:
+            return problem
+    raise AssertionError("no small random network tells the max over actions from a single action")
 
 
-def test_filling_in_the_todos_with_the_reference_passes(tmp_path, monkeypatch):
-    """What a learner who types the reference lines gets: the exercise works."""
-    source = (ROOT / "maze_dream.py").read_text()
-    _, answer, _ = split_todo(function_source(ROOT / "spoilers" / "solutions.py"))
-    head, rest = source.split("# TODO START", 1)
-    _, tail = rest.split("# TODO END", 1)
-    filled = tmp_path / "maze_dream_filled.py"
-    filled.write_text(head + "# TODO START" + answer + "# TODO END" + tail)
-    spec = importlib.util.spec_from_file_location("maze_dream_filled", filled)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "maze_dream_filled", module)  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    check_gradient(module.wall_locations_gradient)
+def q_values(problem: diagnose.Problem) -> torch.Tensor:
+    with torch.no_grad():
+        return problem.net(channels_to_input(problem.walls, problem.crops, problem.humans, problem.exits,
+                                             problem.position))
 
 
-# --- The dreaming loop -----------------------------------------------------------------------
+def test_learner_answer_is_right():
+    fn = maze_dream.wall_locations_gradient
+    assert fn is not solutions.wall_locations_gradient, "the exercise must not import the reference"
+    mistake = answer_mistake(fn)
+    if mistake is not None and mistake.key == "todo":
+        pytest.skip("the TODOs in maze_dream.wall_locations_gradient are still open: fill them in to run this test")
+    if mistake is not None:
+        pytest.fail(mistake.message, pytrace=False)  # the hint is the whole message: no traceback of this file
+
+
+# --- The dreaming loop ----------------------------------------------------------------------------
 def test_dreaming_raises_q_and_keeps_fixed_cells_open():
-    torch.manual_seed(0)
-    net = make_q_network(64, 2)
-    net.requires_grad_(False)
+    net = small_net(0, torch.float32)
     targets = maze_dream.lecture_target()
     dreams = maze_dream.dream(net, targets, solutions.wall_locations_gradient, steps=30, lr=0.05)
     a = int(targets.actions[0])
     assert dreams.q_after[0, a] > dreams.q_before[0, a]
+    assert maze_dream.q_fell(dreams) is None
     for cell in [(3, 3), (4, 3), (6, 6), (0, 0)]:
         assert dreams.walls[0][cell] == 0
     assert dreams.walls.min() >= 0 and dreams.walls.max() <= 1
     assert not any(p.grad is not None for p in net.parameters())
+
+
+def test_q_fell_says_by_how_much():
+    net = small_net(0, torch.float32)
+    targets = maze_dream.lecture_target()
+
+    def minus(*args):
+        return -solutions.wall_locations_gradient(*args)
+
+    dreams = maze_dream.dream(net, targets, minus, steps=30, lr=0.05)
+    a = int(targets.actions[0])
+    before, after = dreams.q_before[0, a].item(), dreams.q_after[0, a].item()
+    assert after < before
+    assert maze_dream.q_fell(dreams) == f"Q(up) fell from {before:.2f} to {after:.2f}"
+    atlas = maze_dream.atlas_targets()
+    dreams = maze_dream.dream(net, atlas, minus, steps=5, lr=0.05)
+    rows = torch.arange(len(atlas))
+    n = int((dreams.q_after[rows, atlas.actions] < dreams.q_before[rows, atlas.actions]).sum())
+    assert maze_dream.q_fell(dreams) == f"Q of the target action fell in {n} of {len(atlas)} dreams"
+
+
+def test_guarded_turns_a_failure_while_dreaming_into_one_line():
+    calls = []
+
+    def fails_on_the_third_call(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            return torch.zeros(1, 49)
+        return solutions.wall_locations_gradient(*args)
+
+    with pytest.raises(diagnose.AnswerError) as err:
+        maze_dream.dream(small_net(0, torch.float32), maze_dream.lecture_target(),
+                         diagnose.guarded(fails_on_the_third_call), steps=5)
+    assert str(err.value) == ("wall_locations_gradient: returned shape (1, 49) for walls of shape (1, 7, 7), the "
+                              "wall channel flattened: return it shaped like walls")
 
 
 def test_atlas_targets_are_valid():
@@ -167,3 +173,108 @@ def test_atlas_targets_are_valid():
         dr, dc = maze_dream.env.MOVES[act]
         assert (a[0] + dr, a[1] + dc) == tuple(h)
         assert tuple(h) not in [(0, 0), (6, 6)] and tuple(a) != (6, 6)
+
+
+# --- Repository check: the shipped exercise and the solution match outside the TODO block ---------
+class Edited(Exception):
+    """The exercise holds the learner's work, so it can't be compared with the solution."""
+
+
+def function_parts(text: str) -> tuple[str, str]:
+    """(head, body) of wall_locations_gradient: its signature and docstring, then the rest of it,
+    with the comments that close it (ast stops at the last statement)."""
+    lines = text.splitlines(keepends=True)
+    node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == NAME)
+    end = node.end_lineno
+    while end < len(lines) and lines[end].startswith("    #"):
+        end += 1
+    doc_end = node.body[0].end_lineno
+    return "".join(lines[node.lineno - 1 : doc_end]), "".join(lines[doc_end:end])
+
+
+def split_todo(body: str) -> tuple[str, str, str] | None:
+    """(before, block, after) around the TODO lines; None if they are gone."""
+    if body.count("# TODO START") != 1 or body.count("# TODO END") != 1:
+        return None
+    before, rest = body.split("# TODO START")
+    block, after = rest.split("# TODO END")
+    return before, block, after
+
+
+def is_unanswered(block: str) -> bool:
+    """The block's only code is the shipped `raise NotImplementedError(...)`."""
+    try:
+        code = ast.parse(textwrap.dedent(block)).body
+    except SyntaxError:
+        return False
+    return (len(code) == 1 and isinstance(code[0], ast.Raise) and isinstance(code[0].exc, ast.Call)
+            and getattr(code[0].exc.func, "id", None) == "NotImplementedError")
+
+
+def drift(exercise: str, solution: str) -> list[str]:
+    """How the shipped exercise and the solution differ outside the TODO block (an empty list: they don't).
+
+    Raises Edited, with a one-line reason, when the exercise holds a learner's
+    work: the TODO block holds more than the shipped `raise NotImplementedError`,
+    or the TODO lines are gone. Then there is nothing to compare.
+    """
+    exercise_head, exercise_body = function_parts(exercise)
+    solution_head, solution_body = function_parts(solution)
+    ex, sol = split_todo(exercise_body), split_todo(solution_body)
+    if ex is None:
+        raise Edited("its # TODO START / # TODO END lines are gone")
+    if not is_unanswered(ex[1]):
+        raise Edited("its TODO block holds your code")
+    if sol is None:
+        return ["spoilers/solutions.py has lost its # TODO START / # TODO END lines"]
+    problems = []
+    if exercise_head != solution_head:
+        problems.append("the signatures or docstrings of the exercise and the solution differ")
+    if ex[0] != sol[0]:
+        problems.append("the code before the TODO block differs")
+    if ex[2] != sol[2]:
+        problems.append("the code after the TODO block differs")
+    n = len([line for line in sol[1].splitlines() if line.strip() and not line.strip().startswith("#")])
+    if not 0 < n < 10:
+        problems.append(f"the reference answer should be 1 to 9 lines, not {n}")
+    return problems
+
+
+def test_exercise_and_solution_match_outside_the_todo_block():
+    try:
+        problems = drift(EXERCISE.read_text(), SOLUTION.read_text())
+    except Edited as edited:
+        pytest.skip(f"maze_dream.{NAME} is yours now ({edited}): this check of the shipped files doesn't apply")
+    assert not problems, "; ".join(problems)
+
+
+def shipped_pair() -> tuple[str, str]:
+    """(exercise, solution) as they should be shipped: the exercise is the solution with its answer replaced by
+    a TODO, so that this test doesn't depend on what the learner did to maze_dream.py."""
+    solution = SOLUTION.read_text()
+    head, body = function_parts(solution)
+    before, _, after = split_todo(body)
+    block = '\n    # 1. Make a copy of `walls`...\n    raise NotImplementedError("fill in the TODOs")\n    '
+    return solution.replace(head + body, head + before + "# TODO START" + block + "# TODO END" + after), solution
+
+
+def test_the_drift_check_can_fail():
+    exercise, solution = shipped_pair()
+    assert drift(exercise, solution) == []
+    signature = "    action: torch.Tensor,\n) -> torch.Tensor:"
+    assert signature in exercise
+    drifted = {
+        "docstring": (exercise.replace("Don't change its weights.", "Leave its weights alone."), solution),
+        "signature": (exercise, solution.replace(signature, "    action: torch.Tensor,\n    lr: float = 1,\n"
+                                                            ") -> torch.Tensor:")),
+        "after": (exercise.replace("# TODO END", "# TODO END\n    return None"), solution),
+        "before": (exercise.replace("    # TODO START", "    net.eval()\n    # TODO START"), solution),
+        "markers": (exercise, solution.replace("# TODO START", "#")),
+        "long": (exercise, solution.replace("# TODO START", "# TODO START" + "\n    x = 1" * 9)),
+    }
+    for name, (ex, sol) in drifted.items():
+        assert drift(ex, sol), f"the drift check missed a drifted {name}"
+    with pytest.raises(Edited, match="holds your code"):
+        drift(exercise.replace('raise NotImplementedError("fill in the TODOs")', "return walls"), solution)
+    with pytest.raises(Edited, match="lines are gone"):
+        drift(exercise.replace("    # TODO START\n", ""), solution)
