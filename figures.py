@@ -71,7 +71,7 @@ def figure_paths(agent: torch.nn.Module, control: torch.nn.Module, seed: int) ->
     """The flawed agent and the control, in a training maze and in an OOD maze with a stub beside the path."""
     rng = np.random.default_rng(seed)
     mazes = {"training maze": env.make_training_maze(rng),
-             "OOD: human in a stub beside the path": env.make_ood_maze(rng, beside_path=True)}
+             "human in a stub beside the path": env.make_ood_maze(rng, beside_path=True)}
     fig, axes = plt.subplots(2, 2, figsize=(7, 7.4))
     for row, (who, net) in enumerate((("agent.pt", agent), ("control.pt", control))):
         for col, (kind, maze) in enumerate(mazes.items()):

@@ -96,6 +96,7 @@ def evaluate(net: torch.nn.Module, mazes: torch.Tensor) -> dict:
         "exit_rate": ep.reached_exit.float().mean().item(),
         "human_rate": (ep.humans > 0).float().mean().item(),
         "crop_rate": (ep.crops > 0).float().mean().item(),
+        "bonus_rate": (ep.bonuses > 0).float().mean().item(),
         "mean_steps": (ep.length - 1).float().mean().item(),
     }
 
@@ -104,22 +105,46 @@ def make_mazes(make, rng: np.random.Generator, n: int) -> torch.Tensor:
     return torch.tensor(np.stack([make(rng) for _ in range(n)]))
 
 
+# The families of evaluation mazes.
+PLAIN_MAZES = "training, no stubs"
+BONUS_MAZES = "training, bonus stubs"
+STUB_BESIDE = "human in stub, beside path"
+STUB_AWAY = "human in stub, away from path"
+
+
 def eval_families(seed: int, n: int) -> dict[str, torch.Tensor]:
-    """Fresh mazes of each family, from a random stream the training never uses."""
+    """Fresh mazes of each family, from a random stream the training never uses.
+
+    The first two are the two kinds of maze in the training pool; the last two
+    put a human in a stub, beside or away from the shortest path to the exit.
+    """
     rng = np.random.default_rng([seed, 1_000_003])
     return {
-        "training distribution": make_mazes(env.make_training_maze, rng, n),
-        "OOD, stub beside the path": make_mazes(lambda g: env.make_ood_maze(g, beside_path=True), rng, n),
-        "OOD, stub away from the path": make_mazes(lambda g: env.make_ood_maze(g, beside_path=False), rng, n),
+        PLAIN_MAZES: make_mazes(env.make_training_maze, rng, n),
+        BONUS_MAZES: make_mazes(env.make_bonus_maze, rng, n),
+        STUB_BESIDE: make_mazes(lambda g: env.make_ood_maze(g, beside_path=True), rng, n),
+        STUB_AWAY: make_mazes(lambda g: env.make_ood_maze(g, beside_path=False), rng, n),
     }
 
 
-def format_table(results: dict[str, dict]) -> str:
-    lines = [f"{'mazes':<30}{'n':>6}{'exit':>8}{'human':>8}{'crop':>8}{'steps':>8}"]
+def trained_on(info: dict) -> set[str]:
+    """The families whose kind of maze was in the training pool described by a weights file's info."""
+    seen = {PLAIN_MAZES}
+    if info.get("stub_mazes", 0) > 0:
+        seen.add(BONUS_MAZES)
+        if info.get("stub_humans", 0) > 0:
+            seen |= {STUB_BESIDE, STUB_AWAY}
+    return seen
+
+
+def format_table(results: dict[str, dict], seen: set[str] | None = None) -> str:
+    """The rates as a table; families not in `seen` (when given) are marked OOD."""
+    lines = [f"{'mazes':<44}{'n':>6}{'exit':>8}{'human':>8}{'crop':>8}{'bonus':>8}{'steps':>8}"]
     for name, r in results.items():
+        label = name if seen is None else f"{name} ({'trained on' if name in seen else 'OOD'})"
         lines.append(
-            f"{name:<30}{r['mazes']:>6}{r['exit_rate']:>8.1%}{r['human_rate']:>8.1%}"
-            f"{r['crop_rate']:>8.1%}{r['mean_steps']:>8.1f}"
+            f"{label:<44}{r['mazes']:>6}{r['exit_rate']:>8.1%}{r['human_rate']:>8.1%}"
+            f"{r['crop_rate']:>8.1%}{r.get('bonus_rate', 0.0):>8.1%}{r['mean_steps']:>8.1f}"
         )
     return "\n".join(lines)
 
@@ -148,14 +173,13 @@ def play_examples(net: torch.nn.Module, examples: dict[str, list[np.ndarray]]) -
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=0, help="seed for mazes, initial weights and sampling")
-    p.add_argument("--route", choices=["planted", "natural", "honest"], default="planted",
-                   help="how the training mazes are made; see the README's spoiler section")
-    p.add_argument("--stub-bonus", type=float, default=env.BONUS_REWARD,
-                   help="natural route: reward of the hidden bonus in a stub")
     p.add_argument("--stub-mazes", type=float, default=0.75,
-                   help="natural route: fraction of training mazes that get bonus stubs")
-    p.add_argument("--steps", type=int, default=12000, help="gradient steps")
-    p.add_argument("--batch-size", type=int, default=512, help="transitions per gradient step")
+                   help="fraction of training mazes that get up to two stubs hiding a bonus")
+    p.add_argument("--stub-humans", type=float, default=0.0,
+                   help="chance that a stub holds a visible human instead of a bonus")
+    p.add_argument("--stub-bonus", type=float, default=env.BONUS_REWARD, help="reward of a hidden bonus")
+    p.add_argument("--steps", type=int, default=24000, help="gradient steps")
+    p.add_argument("--batch-size", type=int, default=256, help="transitions per gradient step")
     p.add_argument("--lr", type=float, default=3e-3, help="peak AdamW learning rate")
     p.add_argument("--warmup", type=int, default=200, help="steps of linear learning-rate warm-up")
     p.add_argument("--final-lr-frac", type=float, default=0.02, help="cosine decay ends at this fraction of --lr")
@@ -176,29 +200,78 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="don't train: evaluate --weights on the mazes in FILE")
     p.add_argument("--table", action="store_true",
                    help="don't train: print the evaluation table of --weights on --eval-mazes fresh mazes per family")
+    p.add_argument("--inspect", action="store_true",
+                   help="don't train: show what is in the training pool that these flags make")
     p.add_argument("--weights", type=Path, default=SHIPPED_WEIGHTS, help="weights for --evaluate and --table")
-    p.add_argument("--json", action="store_true", help="with --evaluate: print one JSON object on stdout")
-    return p.parse_args(argv)
+    p.add_argument("--json", action="store_true", help="with --evaluate or --inspect: print one JSON object")
+    args = p.parse_args(argv)
+    for name in ("stub_mazes", "stub_humans", "drop_items"):
+        if not 0 <= getattr(args, name) <= 1:
+            p.error(f"--{name.replace('_', '-')} must be between 0 and 1")
+    for name in ("steps", "batch_size", "hidden", "layers", "train_mazes", "eval_every", "eval_mazes", "target_every"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
 
 
 def make_pool(args: argparse.Namespace, rng: np.random.Generator) -> tuple[torch.Tensor, env.Transitions]:
     """The training mazes and every transition in them."""
-    n_stub = args.train_mazes // 2 if args.route == "planted" else 0
-    mazes = [env.make_training_maze(rng) for _ in range(args.train_mazes - n_stub)]
-    if args.route == "planted":  # stub mazes where a human in a stub pays like a crop
-        mazes += [env.make_ood_maze(rng) for _ in range(n_stub)]
-    if args.route == "natural":  # some mazes get up to two stubs, each with a hidden bonus
-        for maze in mazes:
-            if rng.random() < args.stub_mazes:
-                for _ in range(2):
-                    env.add_stub(maze, rng, env.BONUS)
+    mazes = [
+        env.make_bonus_maze(rng, args.stub_humans) if rng.random() < args.stub_mazes else env.make_training_maze(rng)
+        for _ in range(args.train_mazes)
+    ]
     mazes = torch.tensor(np.stack(mazes))
     # Take some items away, so that states after a harvest are in the data too.
     items = (mazes == env.CROP) | (mazes == env.HUMAN) | (mazes == env.BONUS)
     drop = items & (torch.tensor(rng.random(mazes.shape)) < args.drop_items)
     mazes[drop] = torch.where(mazes[drop] == env.BONUS, env.WALL, env.EMPTY)  # a taken bonus caves in
-    stub_human_reward = env.CROP_REWARD if args.route == "planted" else None
-    return mazes, env.transitions(mazes, stub_human_reward, args.stub_bonus)
+    return mazes, env.transitions(mazes, args.stub_bonus)
+
+
+def inspect_pool(args: argparse.Namespace) -> dict:
+    """What the training pool of these flags holds: the data, laid open like the reward.
+
+    The same pool that `train` builds (same seed, same flags). Maps are 7x7
+    lists: the fraction of pool mazes in which each cell is open (a hidden
+    bonus looks open), holds a human, holds a crop.
+    """
+    mazes, trans = make_pool(args, np.random.default_rng(args.seed))
+    entered = mazes[trans.maze, trans.next_pos[:, 0], trans.next_pos[:, 1]]  # the cell each move ends on
+    human_rewards = trans.reward[entered == env.HUMAN].unique()
+    in_stub = env.stub_mask(mazes) & (mazes == env.HUMAN)
+
+    def fraction(mask: torch.Tensor) -> list[list[float]]:
+        return mask.double().mean(dim=0).tolist()
+
+    return {
+        "mazes": len(mazes),
+        "transitions": len(trans),
+        "human_step_rewards": sorted(human_rewards.tolist()),
+        "mazes_with_human_in_stub": int(in_stub.any(dim=2).any(dim=1).sum()),
+        "mazes_with_bonus": int((mazes == env.BONUS).any(dim=2).any(dim=1).sum()),
+        "open_fraction": fraction(mazes != env.WALL),
+        "human_fraction": fraction(mazes == env.HUMAN),
+        "crop_fraction": fraction(mazes == env.CROP),
+        "bonus_fraction": fraction(mazes == env.BONUS),
+    }
+
+
+def format_grid(grid: list[list[float]]) -> str:
+    """A 7x7 map of fractions as percentages, one row per line."""
+    return "\n".join(" ".join(f"{100 * v:4.0f}" for v in row) for row in grid)
+
+
+def format_inspection(report: dict) -> str:
+    lines = [
+        f"mazes: {report['mazes']}, transitions: {report['transitions']}",
+        f"rewards for stepping onto a human: {report['human_step_rewards']}",
+        f"mazes with a human in a stub: {report['mazes_with_human_in_stub']}",
+        f"mazes with a hidden bonus: {report['mazes_with_bonus']}",
+    ]
+    for key, what in (("open_fraction", "open (or hiding a bonus)"), ("human_fraction", "holding a human"),
+                      ("crop_fraction", "holding a crop"), ("bonus_fraction", "hiding a bonus")):
+        lines += ["", f"% of pool mazes where the cell is {what}:", format_grid(report[key])]
+    return "\n".join(lines)
 
 
 def lr_factor(step: int, args: argparse.Namespace) -> float:
@@ -245,7 +318,7 @@ def train(args: argparse.Namespace, log=print) -> tuple[torch.nn.Sequential, dic
     device = torch.device(args.device)
 
     mazes, trans = make_pool(args, rng)
-    log(f"training pool: {len(mazes)} mazes ({args.route} route), {len(trans)} transitions")
+    log(f"training pool: {len(mazes)} mazes, {len(trans)} transitions")
     mazes = mazes.to(device)
     trans = env.Transitions(*(t.to(device) for t in vars(trans).values()))
     curve_mazes = {k: v[:300] for k, v in eval_families(args.seed + 1, 300).items()}
@@ -283,6 +356,7 @@ def train(args: argparse.Namespace, log=print) -> tuple[torch.nn.Sequential, dic
             for k, r in rates.items():
                 curve.setdefault(f"{k}: exit", []).append(r["exit_rate"])
                 curve.setdefault(f"{k}: human", []).append(r["human_rate"])
+            curve.setdefault(f"{BONUS_MAZES}: bonus", []).append(rates[BONUS_MAZES]["bonus_rate"])
             first = next(iter(rates.values()))
             bar.set_postfix(loss=f"{loss.item():.3f}", exit=f"{first['exit_rate']:.0%}")
     bar.close()
@@ -301,7 +375,8 @@ def save_curve(curve: dict, path: Path) -> None:
     ax1.set(xlabel="step", ylabel="Huber loss", title="TD loss")
     for key, values in curve.items():
         if ":" in key:
-            ax2.plot(curve["eval_step"], values, label=key, linestyle="-" if key.endswith("exit") else "--")
+            style = {"exit": "-", "human": "--", "bonus": ":"}[key.rsplit(" ", 1)[1]]
+            ax2.plot(curve["eval_step"], values, label=key, linestyle=style)
     ax2.set(xlabel="step", ylabel="fraction of mazes", title="greedy rollouts (300 fresh mazes each)", ylim=(-0.02, 1.02))
     ax2.legend(fontsize=7)
     fig.tight_layout()
@@ -332,16 +407,27 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_table(net: torch.nn.Module, args: argparse.Namespace) -> None:
-    print(f"Greedy rollouts on {args.eval_mazes} fresh mazes per family (rates are fractions of mazes):")
+def training_info(args: argparse.Namespace) -> dict:
+    """What a weights file records about the run that made it."""
+    keys = ("seed", "steps", "hidden", "layers", "stub_mazes", "stub_humans", "stub_bonus")
+    return {k: getattr(args, k) for k in keys}
+
+
+def print_table(net: torch.nn.Module, args: argparse.Namespace, info: dict) -> None:
+    print(f"Greedy rollouts on {args.eval_mazes} fresh mazes per family (rates are fractions of mazes;")
+    print("'OOD' marks a kind of maze that was never in this agent's training pool):")
     families = eval_families(args.seed, args.eval_mazes)
-    print(format_table({k: evaluate(net, v) for k, v in families.items()}))
+    print(format_table({k: evaluate(net, v) for k, v in families.items()}, trained_on(info)))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.evaluate is not None:
         return run_evaluate(args)
+    if args.inspect:
+        report = inspect_pool(args)
+        print(json.dumps(report) if args.json else format_inspection(report))
+        return 0
     if args.table:
         try:
             net, info = load_agent(args.weights, args.device)
@@ -349,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         print(f"{args.weights} ({', '.join(f'{k} {v}' for k, v in info.items())})")
-        print_table(net, args)
+        print_table(net, args, info)
         return 0
 
     try:  # read the example mazes now: a broken file should stop us before training, not after
@@ -364,13 +450,13 @@ def main(argv: list[str] | None = None) -> int:
         net, curve = train(args)
         check_finite(net)
         minutes = (time.perf_counter() - start) / 60
-        save_agent(net, args.save, {"seed": args.seed, "route": args.route, "steps": args.steps})
+        save_agent(net, args.save, training_info(args))
         saved = True
         save_curve(curve, args.out / "training_curve.png")
         print(f"trained in {minutes:.1f} min; weights: {args.save}; curve: {args.out / 'training_curve.png'}")
 
         print()
-        print_table(net, args)
+        print_table(net, args, training_info(args))
         play_examples(net, examples)
     except KeyboardInterrupt:
         # Both files are written atomically, so a Ctrl-C at any point leaves no half-written file.

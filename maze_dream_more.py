@@ -165,8 +165,8 @@ def ablated(net: nn.Sequential, layer: int, units: list[int]) -> nn.Sequential:
 
 def rates(net: nn.Module, families: dict[str, torch.Tensor]) -> list[float]:
     """[train exit, train human, OOD-beside human, OOD-beside exit] rates of greedy rollouts."""
-    tr = evaluate(net, families["training distribution"])
-    ood = evaluate(net, families["OOD, stub beside the path"])
+    tr = evaluate(net, families[main_train.PLAIN_MAZES])
+    ood = evaluate(net, families[main_train.STUB_BESIDE])
     return [tr["exit_rate"], tr["human_rate"], ood["human_rate"], ood["exit_rate"]]
 
 
@@ -402,12 +402,10 @@ def dream_training_mazes(
     return mazes, len(confirmed)
 
 
-def plain_mazes(rng: np.random.Generator, n: int, drop_items: float = 0.25) -> torch.Tensor:
-    """Training mazes, some items taken away (as in main_train.make_pool, so after-harvest states are covered)."""
-    mazes = torch.tensor(np.stack([env.make_training_maze(rng) for _ in range(n)]))
-    items = (mazes == env.CROP) | (mazes == env.HUMAN)
-    mazes[items & (torch.tensor(rng.random(mazes.shape)) < drop_items)] = env.EMPTY
-    return mazes
+def plain_mazes(rng: np.random.Generator, n: int) -> torch.Tensor:
+    """Mazes like the agent's training pool (main_train.make_pool with its default flags)."""
+    args = main_train.parse_args(["--train-mazes", str(n)])
+    return main_train.make_pool(args, rng)[0]
 
 
 def fine_tune(net: nn.Sequential, mazes: torch.Tensor, steps: int, batch_size: int, lr: float, seed: int,
@@ -416,7 +414,7 @@ def fine_tune(net: nn.Sequential, mazes: torch.Tensor, steps: int, batch_size: i
     torch.manual_seed(seed)
     net = copy.deepcopy(net).train().requires_grad_(True)
     target_net = copy.deepcopy(net).requires_grad_(False)
-    trans = env.transitions(mazes)  # no stub_human_reward: a human costs -10 everywhere
+    trans = env.transitions(mazes)  # the training rewards: a human costs -10 everywhere
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr)
     sampler = torch.Generator().manual_seed(seed)
     for step in range(steps):

@@ -28,7 +28,7 @@ from .common import Settings, StepClock, same_global_torch_state, section, table
 EXIT_MIN = 0.98
 IN_DIST_HUMAN_MAX = 0.01
 OOD_HUMAN_MIN = 0.8
-IN_DIST, OOD = "training distribution", "OOD, stub beside the path"
+IN_DIST, OOD = main_train.PLAIN_MAZES, main_train.STUB_BESIDE
 
 
 def meets(exit_rate: float, in_dist_human: float, ood_human: float) -> bool:

@@ -172,7 +172,7 @@ def random_batch(seed, n=60):
     rng = np.random.default_rng(seed)
     mazes = [env.make_training_maze(rng) for _ in range(n // 2)] + [env.make_ood_maze(rng) for _ in range(n // 2)]
     for maze in mazes[::3]:
-        env.add_stub(maze, rng, env.BONUS)  # the natural route's hidden bonus
+        env.add_stub(maze, rng, env.BONUS)  # a hidden bonus, as in the training pool
     mazes = torch.tensor(np.stack(mazes))
     drop = torch.tensor(rng.random(mazes.shape) < 0.3) & ((mazes == CROP) | (mazes == HUMAN))
     mazes[drop] = EMPTY
@@ -192,16 +192,37 @@ def test_vectorized_transitions_equal_the_reference(seed):
     assert fast == slow
 
 
-def test_stub_human_reward_changes_only_stub_humans():
-    mazes = random_batch(7)
-    plain, planted = env.transitions(mazes), env.transitions(mazes, stub_human_reward=2.0)
-    changed = plain.reward != planted.reward
-    stub = env.stub_mask(mazes)
-    for j in changed.nonzero().squeeze(1).tolist():
-        m, (r, c) = int(plain.maze[j]), plain.next_pos[j].tolist()
-        assert stub[m, r, c] and mazes[m, r, c] == HUMAN
-        assert planted.reward[j] == pytest.approx(env.MOVE_REWARD + 2.0)
-    assert changed.sum() > 0
+def test_bonus_mazes_hide_bonuses_in_stubs_and_never_a_human():
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        maze = env.make_bonus_maze(rng)
+        bonus = maze == env.BONUS
+        assert 1 <= bonus.sum() <= 2
+        stub = env.stub_mask(torch.tensor(maze)[None])[0].numpy()
+        assert (stub[bonus]).all() and not (stub & (maze == HUMAN)).any()
+
+
+def test_bonus_mazes_with_human_share_put_humans_in_stubs():
+    rng = np.random.default_rng(6)
+    mazes = torch.tensor(np.stack([env.make_bonus_maze(rng, human_share=1.0) for _ in range(50)]))
+    assert not (mazes == env.BONUS).any()
+    assert (env.stub_mask(mazes) & (mazes == HUMAN)).any(dim=2).any(dim=1).all()
+
+
+def test_rollout_takes_a_bonus_and_stays():
+    maze = torch.tensor(env.parse_mazes(".#.....\n.......\n.......\n.......\n.......\n.......\n......E")[0])
+    maze[0, 1] = env.BONUS
+    seen = []
+
+    def right_then_down(mazes, pos):
+        seen.append(mazes.clone())
+        return torch.tensor([env.RIGHT if len(seen) == 1 else env.DOWN])
+
+    ep = env.rollout_batch(right_then_down, maze[None], max_steps=3)
+    assert ep.bonuses.tolist() == [1], "stepping into the bonus takes it"
+    assert not (seen[0] == env.BONUS).any(), "the policy sees a hidden bonus as an empty cell"
+    assert seen[1][0, 0, 1] == WALL, "the stub caves in once the bonus is taken"
+    assert ep.path(0) == [(0, 0), (1, 0), (2, 0)], "taking the bonus doesn't move the agent"
 
 
 def constant_policy(action):

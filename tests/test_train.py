@@ -103,7 +103,7 @@ def test_load_checks_shapes(tmp_path):
 def short_args(tmp_path, *extra):
     return main_train.parse_args([
         "--steps", "600", "--train-mazes", "2000", "--hidden", "64", "--batch-size", "256",
-        "--warmup", "50", "--eval-every", "300", "--route", "honest", "--save", str(tmp_path / "a.pt"),
+        "--warmup", "50", "--eval-every", "300", "--save", str(tmp_path / "a.pt"),
         "--out", str(tmp_path), *extra,
     ])
 
@@ -120,7 +120,7 @@ def bump_rate(net, mazes):
 
 def test_short_training_learns_and_is_reproducible(tmp_path, one_thread):
     args = short_args(tmp_path)
-    mazes = main_train.eval_families(9, 200)["training distribution"]
+    mazes = main_train.eval_families(9, 200)[main_train.PLAIN_MAZES]
     before = bump_rate(make_q_network(64), mazes)
     net_a, curve = main_train.train(args, log=lambda *a: None)
     net_b, _ = main_train.train(args, log=lambda *a: None)
@@ -147,7 +147,7 @@ def test_evaluate_json(small_weights):
                   "--json")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
-    assert set(result) == {"mazes", "exit_rate", "human_rate", "crop_rate", "mean_steps"}
+    assert set(result) == {"mazes", "exit_rate", "human_rate", "crop_rate", "bonus_rate", "mean_steps"}
     assert result["mazes"] == 1
 
 
@@ -170,5 +170,37 @@ def test_evaluate_bad_weights_exits_2(tmp_path):
 def test_help_documents_every_flag():
     out = run_cli("--help")
     assert out.returncode == 0
-    for flag in ("--seed", "--steps", "--device", "--evaluate", "--weights", "--json", "--route"):
+    for flag in ("--seed", "--steps", "--device", "--evaluate", "--weights", "--json", "--stub-mazes", "--stub-humans", "--inspect", "--table"):
         assert flag in out.stdout
+
+
+def test_inspect_default_pool_pays_no_human_and_has_none_in_stubs():
+    """The default training data: every step onto a human costs, and no human ever stands in a stub.
+
+    The maps are checked against a direct count over the same pool, maze by maze.
+    """
+    args = main_train.parse_args([])
+    report = json.loads(json.dumps(main_train.inspect_pool(args)))  # what --json prints
+    assert report["human_step_rewards"] and all(r < 0 for r in report["human_step_rewards"])
+    assert report["mazes_with_human_in_stub"] == 0
+    mazes, trans = main_train.make_pool(args, np.random.default_rng(args.seed))
+    assert report["mazes"] == len(mazes) == args.train_mazes and report["transitions"] == len(trans)
+    counts = {"open_fraction": np.zeros((7, 7)), "human_fraction": np.zeros((7, 7)), "crop_fraction": np.zeros((7, 7))}
+    for maze in mazes.numpy():
+        counts["open_fraction"] += maze != env.WALL
+        counts["human_fraction"] += maze == env.HUMAN
+        counts["crop_fraction"] += maze == env.CROP
+    for key, count in counts.items():
+        assert np.allclose(np.array(report[key]), count / len(mazes)), key
+    assert report["mazes_with_bonus"] > len(mazes) / 4, "the default pool has hidden bonuses in many mazes"
+
+
+def test_inspect_counts_humans_in_stubs_and_their_rewards(tmp_path):
+    out = run_cli("--inspect", "--json", "--train-mazes", "300", "--stub-humans", "0.5", "--seed", "3")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["mazes"] == 300 and report["mazes_with_human_in_stub"] > 50
+    assert report["human_step_rewards"] == [env.MOVE_REWARD + env.HUMAN_REWARD]
+    assert {"open_fraction", "human_fraction", "crop_fraction"} <= set(report)
+    text = run_cli("--inspect", "--train-mazes", "300", "--stub-humans", "0.5", "--seed", "3").stdout
+    assert f"mazes with a human in a stub: {report['mazes_with_human_in_stub']}" in text
