@@ -709,7 +709,7 @@ def test_same_seed_gives_identical_weights_and_tables(tmp_path):
     assert [proc.returncode for proc in runs] == [0, 0], outputs
     tables = [out[out.index("Greedy rollouts"):] for out, _ in outputs]
     assert tables[0] == tables[1]
-    assert len(tables[0].strip().splitlines()) == 5, tables[0]  # title, header, three families
+    assert len(tables[0].strip().splitlines()) == 7, tables[0]  # two title lines, header, four families
     a, b = (tmp_path / name / "run" / "agent.pt" for name in ("a", "b"))
     assert a.read_bytes() == b.read_bytes()
     (net_a, _), (net_b, _) = load_agent(a), load_agent(b)
