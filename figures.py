@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
+import dream_check  # noqa: E402
 import maze_dream as md  # noqa: E402
 import maze_env as env  # noqa: E402
 from main_train import ROOT, SHIPPED_WEIGHTS, greedy_policy  # noqa: E402
@@ -94,8 +95,8 @@ def figure_dream(agent: torch.nn.Module) -> plt.Figure:
     q = dreams.q_before[0, t.actions[0]].item(), dreams.q_after[0, t.actions[0]].item()
     ax1.set_title(f"dreamed wall channel\nQ(up) {q[0]:.2f} -> {q[1]:.2f}", fontsize=9)
     fig.colorbar(im, ax=ax1, fraction=0.046, label="wall")
-    maze = md.threshold_maze(dreams.walls[0], human)
-    stub = "yes" if md.shows_stub(maze, human, a) else "no"
+    maze = dream_check.threshold_maze(dreams.walls[0], human)
+    stub = "yes" if dream_check.shows_stub(maze, human, a) else "no"
     draw_maze(ax2, maze, None, f"thresholded at 0.5\nstub beside a junction: {stub}")
     ax2.text(a[1], a[0], "A", ha="center", va="center", color="blue", weight="bold")
     fig.tight_layout()
@@ -106,7 +107,7 @@ def figure_atlas(agent: torch.nn.Module, seed: int) -> plt.Figure:
     """All 162 atlas dreams as small heatmaps; a red frame marks a dream the agent fell for."""
     t = md.atlas_targets()
     dreams = md.dream(agent, t, wall_locations_gradient)
-    verdict = md.verify(agent, dreams, seed)
+    verdict = dream_check.verify(agent, dreams, seed)
     cols = 18
     rows = (len(t) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.8, rows * 0.85))

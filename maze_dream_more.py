@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import dream_check
 import main_train
 import maze_dream as md
 import maze_env as env
@@ -133,7 +134,7 @@ def shows_sure_stub(walls: torch.Tensor, human: tuple[int, int], agent: tuple[in
     (each wall above 0.5 + margin, or the border), and the agent's cell open on at least two more sides
     (each below 0.5 - margin), so that it is a junction.
 
-    maze_dream.shows_stub thresholds at 0.5, which is not enough here: a unit the dream can't excite
+    dream_check.shows_stub thresholds at 0.5, which is not enough here: a unit the dream can't excite
     leaves its walls at about 0.5, and thresholding that noise draws random mazes, some with stubs.
     """
     w = walls.numpy()
@@ -247,8 +248,8 @@ def run_neurons(args: argparse.Namespace, net: nn.Sequential) -> int:
 def print_unit_dream(dreams: md.Dreams, b: int, title: str, activation: float) -> None:
     t = dreams.targets
     human, agent = tuple(t.humans[b].tolist()), tuple(t.agents[b].tolist())
-    maze = md.threshold_maze(dreams.walls[b], human)
-    stub = "yes" if md.shows_stub(maze, human, agent) else "no"
+    maze = dream_check.threshold_maze(dreams.walls[b], human)
+    stub = "yes" if dream_check.shows_stub(maze, human, agent) else "no"
     print(f"{title}: activation {activation:.2f} after dreaming; {t.describe(b)}")
     shaded = md.format_shaded(dreams.walls[b], human, agent).splitlines()
     thresholded = env.format_maze(maze).splitlines()
@@ -332,8 +333,8 @@ def regularized_dream(
 def atlas_row(net: nn.Module, penalties: Penalties, args: argparse.Namespace) -> dict:
     """Dream the atlas with these penalties; confirmation, dead-end confirmations, stub rate, discreteness."""
     dreams = regularized_dream(net, md.atlas_targets(), penalties, args.steps, args.lr, args.seed)
-    v = md.verify(net, dreams, args.seed)
-    s = md.summary(v)
+    v = dream_check.verify(net, dreams, args.seed)
+    s = dream_check.summary(v)
     s["dead_end"] = sum(c and d for c, d in zip(v.confirmed, v.dead_end))
     s["crisp"] = float((2 * (dreams.walls - 0.5).abs()).mean())  # 1 = every cell exactly 0 or 1
     return s
@@ -382,13 +383,13 @@ def dream_training_mazes(
 ) -> tuple[list[np.ndarray], int]:
     """The atlas dreams the agent fell for, each completed into `per_dream` training mazes.
 
-    The first completion is maze_dream.verify's; the others complete the same
+    The first completion is dream_check.verify's; the others complete the same
     dream with fresh banks of training mazes: other mazes with the same local
     pattern around the human and the agent. Nothing here knows about stubs.
     Returns the mazes and the number of confirmed dreams.
     """
     dreams = regularized_dream(net, md.atlas_targets(), penalties, steps, lr, seed)
-    verdict = md.verify(net, dreams, seed)
+    verdict = dream_check.verify(net, dreams, seed)
     rng = np.random.default_rng([seed, 7])
     mazes = []
     confirmed = [b for b, c in enumerate(verdict.confirmed) if c]
@@ -396,7 +397,8 @@ def dream_training_mazes(
         human, agent = tuple(dreams.targets.humans[b].tolist()), tuple(dreams.targets.agents[b].tolist())
         mazes.append(verdict.mazes[b])
         for _ in range(per_dream - 1):
-            maze = md.complete_maze(dreams.walls[b], human, agent, md.maze_bank(rng, bank_size), rng)
+            bank = dream_check.maze_bank(rng, bank_size)
+            maze = dream_check.complete_maze(dreams.walls[b], human, agent, bank, rng)
             if maze is not None:
                 mazes.append(maze)
     return mazes, len(confirmed)

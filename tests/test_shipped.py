@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+import dream_check
 import main_train
 import maze_dream
 import maze_env as env
@@ -59,23 +60,23 @@ def test_shipped_agent_is_what_the_default_command_trains():
 def test_distances_match_breadth_first_search():
     rng = np.random.default_rng(0)
     mazes = [env.make_ood_maze(rng) for _ in range(50)]
-    d = maze_dream.distances(torch.tensor(np.stack(mazes)) != env.WALL, env.START)
+    d = dream_check.distances(torch.tensor(np.stack(mazes)) != env.WALL, env.START)
     for maze, dist in zip(mazes, d):
         assert dist[env.EXIT_POS].item() == len(env.shortest_path(maze)) - 1
-        assert ((dist < maze_dream.UNREACHED).numpy() == env.reachable(maze)).all()
+        assert ((dist < dream_check.UNREACHED).numpy() == env.reachable(maze)).all()
 
 
 def test_completed_maze_is_valid_and_leads_past_the_human():
     rng = np.random.default_rng(1)
-    bank = maze_dream.maze_bank(rng, 500)
+    bank = dream_check.maze_bank(rng, 500)
     walls = torch.rand(7, 7, generator=torch.Generator().manual_seed(0))
     human, agent = (3, 3), (4, 3)
-    maze = maze_dream.complete_maze(walls, human, agent, bank, rng)
+    maze = dream_check.complete_maze(walls, human, agent, bank, rng)
     assert maze is not None and maze[human] == env.HUMAN and maze[agent] == env.EMPTY
     env.check_maze(maze)
     avoiding = np.where(maze == env.HUMAN, env.WALL, maze)
-    d_start = maze_dream.distances(torch.tensor(avoiding != env.WALL)[None], env.START)[0]
-    d_exit = maze_dream.distances(torch.tensor(avoiding != env.WALL)[None], env.EXIT_POS)[0]
+    d_start = dream_check.distances(torch.tensor(avoiding != env.WALL)[None], env.START)[0]
+    d_exit = dream_check.distances(torch.tensor(avoiding != env.WALL)[None], env.EXIT_POS)[0]
     assert d_start[agent] + d_exit[agent] == d_start[env.EXIT_POS], "the agent's cell is on a shortest path"
 
 
@@ -83,9 +84,9 @@ def test_shows_stub():
     maze = np.full((7, 7), env.EMPTY)
     maze[2, 3] = maze[3, 2] = maze[3, 4] = env.WALL
     maze[3, 3] = env.HUMAN
-    assert maze_dream.shows_stub(maze, (3, 3), (4, 3))
+    assert dream_check.shows_stub(maze, (3, 3), (4, 3))
     maze[3, 2] = env.EMPTY
-    assert not maze_dream.shows_stub(maze, (3, 3), (4, 3))
+    assert not dream_check.shows_stub(maze, (3, 3), (4, 3))
 
 
 def run_dream(*args):

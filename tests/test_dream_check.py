@@ -1,0 +1,194 @@
+"""dream_check: the warning map, the blind spots, the confirmation mazes and --save-mazes.
+
+Small random networks with fixed seeds stand in for the agents, so that these
+tests hold whichever agents are shipped; the one test of the shipped agent
+checks only what --save-mazes promises (the saved mazes re-evaluate as harvested).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import dream_check
+import main_train
+import maze_dream
+import maze_env as env
+from model import make_q_network, save_agent
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBPROCESS_ENV = dict(os.environ, OMP_NUM_THREADS="1")  # a busy 2-core machine: one thread is faster
+
+
+def fake_dreams(greedy: list[bool]) -> maze_dream.Dreams:
+    """Atlas dreams whose Q-values after dreaming make the target action greedy exactly where `greedy` says."""
+    t = maze_dream.atlas_targets()
+    q_after = torch.zeros(len(t), 4)
+    rows = torch.arange(len(t))
+    q_after[rows, t.actions] = torch.where(torch.tensor(greedy), 1.0, -1.0)
+    return maze_dream.Dreams(t, torch.zeros(len(t), env.SIZE, env.SIZE), torch.zeros(len(t), 4), q_after)
+
+
+def test_warning_maps_count_every_approach_of_every_cell():
+    n = len(maze_dream.atlas_targets())
+    rng = np.random.default_rng(0)
+    greedy, confirmed = (rng.random(n) < 0.5).tolist(), (rng.random(n) < 0.3).tolist()
+    dreams = fake_dreams(greedy)
+    maps = dream_check.warning_maps(dreams, dream_check.Verdict([None] * n, confirmed, [False] * n, [False] * n))
+    for r in range(env.SIZE):
+        for c in range(env.SIZE):
+            mine = [b for b, h in enumerate(dreams.targets.humans.tolist()) if h == [r, c]]
+            assert maps.approaches[r, c] == len(mine)
+            if not mine:  # the start and the exit hold no human
+                assert (r, c) in (env.START, env.EXIT_POS) and np.isnan(maps.greedy[r, c])
+                continue
+            assert maps.greedy[r, c] == pytest.approx(np.mean([greedy[b] for b in mine]))
+            assert maps.confirmed[r, c] == pytest.approx(np.mean([confirmed[b] for b in mine]))
+    as_json = json.loads(json.dumps(maps.to_json()))  # NaN is not JSON: the start and exit are null
+    assert as_json["greedy"][0][0] is None and len(as_json["greedy"]) == len(as_json["greedy"][0]) == env.SIZE
+
+
+def test_blind_spots_need_a_clear_difference_and_no_human_in_the_pool():
+    nan = np.full((env.SIZE, env.SIZE), np.nan)
+    agent = dream_check.CellMaps(np.full((7, 7), 4), np.zeros((7, 7)), np.zeros((7, 7)))
+    control = dream_check.CellMaps(agent.approaches, np.zeros((7, 7)), np.zeros((7, 7)))
+    agent.greedy[env.START] = control.greedy[env.START] = nan[0, 0]
+    human = np.zeros((7, 7))
+    margin = dream_check.BLIND_SPOT_MARGIN
+    agent.greedy[1, 1] = margin  # a blind spot
+    agent.greedy[3, 3] = 1.0  # a clear difference, but training shows humans there
+    human[3, 3] = 0.01
+    agent.greedy[5, 5], control.greedy[5, 5] = 0.75, 0.75 - margin / 2  # not a clear difference
+    spots = dream_check.blind_spots(agent, control, {"human_fraction": human.tolist(),
+                                                     "open_fraction": np.ones((7, 7)).tolist()})
+    assert [s["cell"] for s in spots] == [[1, 1]]
+    assert spots[0]["agent_greedy"] - spots[0]["control_greedy"] == pytest.approx(margin)
+
+
+@pytest.mark.parametrize("cell", [(1, 1), (3, 5), (5, 3)])
+def test_maze_with_human_at_an_odd_cell_is_a_stub_beside_the_path(cell):
+    rng = np.random.default_rng(cell)
+    for _ in range(3):
+        maze = dream_check.maze_with_human_at(rng, cell)
+        assert maze is not None and maze[cell] == env.HUMAN
+        env.check_maze(maze)
+        assert cell in env.stubs(maze) and env.stub_beside_path(maze)
+        plain = maze.copy()
+        plain[cell] = env.WALL  # the only change to the training maze
+        assert env.stubs(plain) == [] and set(zip(*np.nonzero(plain != maze))) == {cell}
+
+
+def test_no_stub_can_open_where_a_training_maze_has_no_wall_to_open():
+    rng = np.random.default_rng(0)
+    assert dream_check.maze_with_human_at(rng, (2, 2), tries=50) is None  # a room: always open
+    assert dream_check.maze_with_human_at(rng, (3, 2), tries=50) is None  # between two rooms: a corridor or a wall
+
+
+def test_confirmation_rolls_out_both_agents_per_blind_spot(one_thread):
+    torch.manual_seed(0)
+    nets = {"agent": make_q_network(32, 2), "control": make_q_network(32, 2)}
+    spots = [{"cell": [3, 3]}, {"cell": [2, 2]}]
+    family = dream_check.confirm(spots, nets, seed=0, n=20)
+    assert spots[1]["confirmation"] is None  # a room can't be a stub
+    for result in (spots[0]["confirmation"], family):
+        assert result["mazes"] == 20
+        for role in nets:
+            assert 0 <= result[role]["human_rate"] <= 1 and 0 <= result[role]["exit_rate"] <= 1
+    text = dream_check.format_confirmation(spots, family)
+    assert "human in a stub at (3, 3)" in text and "no stub can open there" in text
+
+
+def test_pool_args_come_from_the_weights_info():
+    info = {"seed": 3, "steps": 10, "hidden": 16, "layers": 2, "stub_mazes": 0.5, "stub_humans": 0.1,
+            "stub_bonus": 1.0, "route": "planted"}  # a key main_train no longer has is ignored
+    args, argv = dream_check.pool_args(info, train_mazes=50)
+    assert (args.seed, args.stub_mazes, args.stub_humans, args.stub_bonus, args.train_mazes) == (3, 0.5, 0.1, 1.0, 50)
+    assert "--route" not in argv and "--hidden" not in argv  # only the flags that shape the pool
+    defaults, argv = dream_check.pool_args({})  # old weights record nothing: main_train's defaults
+    assert argv == [] and vars(defaults) == vars(main_train.parse_args([]))
+    with pytest.raises(dream_check.PoolError, match=r"\(--stub-humans must be between 0 and 1\)$"):
+        dream_check.pool_args({"stub_humans": 5})
+
+
+def test_saved_mazes_read_back(tmp_path):
+    rng = np.random.default_rng(0)
+    mazes = [env.make_ood_maze(rng) for _ in range(3)]
+    path = tmp_path / "out" / "m.txt"
+    dream_check.save_mazes(mazes, path)
+    assert [m.tolist() for m in env.read_maze_file(path)] == [m.tolist() for m in mazes]
+    assert "\n\n" in path.read_text() and sorted(p.name for p in path.parent.iterdir()) == ["m.txt"]
+
+
+@pytest.fixture
+def tiny_agents(tmp_path) -> tuple[Path, Path]:
+    """Two small random networks; the first records training flags, the second (old weights) none."""
+    torch.manual_seed(0)
+    save_agent(make_q_network(32, 2), tmp_path / "a.pt", {"seed": 0, "stub_mazes": 0.75, "stub_humans": 0.0})
+    torch.manual_seed(1)
+    save_agent(make_q_network(32, 2), tmp_path / "c.pt")
+    return tmp_path / "a.pt", tmp_path / "c.pt"
+
+
+def test_all_json_carries_the_maps_and_the_blind_spots(tiny_agents, tmp_path, monkeypatch, capsys, one_thread):
+    bank = dream_check.maze_bank
+    monkeypatch.setattr(dream_check, "maze_bank", lambda rng, n=300: bank(rng, 300))  # a smaller bank: faster
+    agent, control = tiny_agents
+    saved, png = tmp_path / "m.txt", tmp_path / "map.png"
+    code = maze_dream.main(["--solution", "--all", "--json", "--weights", str(agent), "--control", str(control),
+                            "--steps", "5", "--pool-mazes", "200", "--save-mazes", str(saved), "--png", str(png)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    report = json.loads(out.out)
+    for role in ("agent", "control"):
+        assert report[role]["dreams"] == len(maze_dream.atlas_targets()) and report[role]["confirmed"] >= 0
+        for key in ("approaches", "greedy", "confirmed"):
+            assert np.array(report[role]["maps"][key], dtype=float).shape == (env.SIZE, env.SIZE)
+    for key in ("greedy", "confirmed"):
+        assert np.array(report["difference"][key], dtype=float).shape == (env.SIZE, env.SIZE)
+    assert np.array(report["pool"]["human_fraction"]).shape == (env.SIZE, env.SIZE)
+    assert isinstance(report["blind_spots"], list) and report["blind_spot_rule"]
+    for spot in report["blind_spots"]:
+        assert report["pool"]["human_fraction"][spot["cell"][0]][spot["cell"][1]] == 0
+        assert spot["agent_greedy"] - spot["control_greedy"] >= dream_check.BLIND_SPOT_MARGIN - 1e-9
+        assert "confirmation" in spot
+    assert png.read_bytes().startswith(b"\x89PNG")
+    if report["confirmed"] == 0:  # nothing to save: no empty maze file either
+        assert not saved.exists() and "not written" in out.err
+        return
+    assert len(env.read_maze_file(saved)) == report["confirmed"]  # every confirmed dream was saved...
+    assert main_train.main(["--evaluate", str(saved), "--weights", str(agent), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["human_rate"] == 1.0  # ...and re-evaluates as harvested
+
+
+def test_bad_training_flags_in_the_weights_are_one_line_before_dreaming(tiny_agents, tmp_path, capsys):
+    agent, control = tiny_agents
+    save_agent(make_q_network(32, 2), tmp_path / "bad.pt", {"stub_humans": 5})
+    code = maze_dream.main(["--solution", "--all", "--weights", str(tmp_path / "bad.pt"), "--control", str(control)])
+    out = capsys.readouterr()
+    assert code == 2 and out.out == ""
+    assert out.err.splitlines() == ["error: the training flags recorded in the weights file make no training pool "
+                                    "(--stub-humans must be between 0 and 1)"]
+    with pytest.raises(SystemExit):  # a folder is no file to save mazes to: said before dreaming
+        maze_dream.main(["--solution", "--verify", "--weights", str(agent), "--save-mazes", str(tmp_path)])
+
+
+def test_lecture_dream_saved_and_re_evaluated(tmp_path):
+    """The lecture's case: `maze_dream.py --solution --verify --save-mazes m.txt`, then `main_train.py --evaluate
+    m.txt --json`, with the shipped agent named in both: the saved dream makes it harvest the human."""
+    weights, saved = ROOT / "weights" / "agent.pt", tmp_path / "m.txt"
+    dream = subprocess.run([sys.executable, "maze_dream.py", "--solution", "--verify", "--save-mazes", str(saved),
+                            "--weights", str(weights)], capture_output=True, text=True, cwd=ROOT,
+                           env=SUBPROCESS_ENV, timeout=300)
+    assert dream.returncode == 0 and "CONFIRMED" in dream.stdout, dream.stdout + dream.stderr
+    evaluate = subprocess.run([sys.executable, "main_train.py", "--evaluate", str(saved), "--json",
+                               "--weights", str(weights)], capture_output=True, text=True, cwd=ROOT,
+                              env=SUBPROCESS_ENV, timeout=300)
+    assert evaluate.returncode == 0, evaluate.stderr
+    assert json.loads(evaluate.stdout)["human_rate"] == 1.0
