@@ -346,11 +346,8 @@ def maze_with_human_at(rng: np.random.Generator, cell: tuple[int, int], tries: i
     """
     for _ in range(tries):
         maze = env.make_training_maze(rng)
-        path, old_stubs = set(env.shortest_path(maze)), env.stubs(maze)
-        if any(stub == cell and junction in path for stub, junction in env.stub_candidates(maze)):
-            maze[cell] = env.HUMAN
-            if sorted(env.stubs(maze)) == sorted(old_stubs + [cell]):  # as add_stub: no old dead end became a stub
-                return maze
+        if env.add_stub(maze, rng, env.HUMAN, beside_path=True, cell=cell):
+            return maze
     return None
 
 

@@ -144,7 +144,7 @@ def format_table(results: dict[str, dict], seen: set[str] | None = None) -> str:
         label = name if seen is None else f"{name} ({'trained on' if name in seen else 'OOD'})"
         lines.append(
             f"{label:<44}{r['mazes']:>6}{r['exit_rate']:>8.1%}{r['human_rate']:>8.1%}"
-            f"{r['crop_rate']:>8.1%}{r.get('bonus_rate', 0.0):>8.1%}{r['mean_steps']:>8.1f}"
+            f"{r['crop_rate']:>8.1%}{r['bonus_rate']:>8.1%}{r['mean_steps']:>8.1f}"
         )
     return "\n".join(lines)
 
@@ -174,7 +174,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=0, help="seed for mazes, initial weights and sampling")
     p.add_argument("--stub-mazes", type=float, default=0.75,
-                   help="fraction of training mazes that get up to two stubs hiding a bonus")
+                   help="fraction of training mazes that get one or two stubs hiding a bonus")
     p.add_argument("--stub-humans", type=float, default=0.0,
                    help="chance that a stub holds a visible human instead of a bonus")
     p.add_argument("--stub-bonus", type=float, default=env.BONUS_REWARD, help="reward of a hidden bonus")

@@ -170,15 +170,20 @@ def stub_candidates(maze: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, 
     return pairs
 
 
-def add_stub(maze: np.ndarray, rng: np.random.Generator, content: int, beside_path: bool | None = None) -> bool:
+def add_stub(
+    maze: np.ndarray, rng: np.random.Generator, content: int, beside_path: bool | None = None,
+    cell: tuple[int, int] | None = None,
+) -> bool:
     """Open one wall cell into a stub holding `content`; False if this maze has no room for one.
 
     beside_path=True puts the stub's junction on the shortest path from the
     start to the exit, False puts it away from that path, None lets chance pick.
+    cell, if given, is where the stub must open.
     """
     path = set(shortest_path(maze))
     old_stubs = stubs(maze)
-    pairs = [p for p in stub_candidates(maze) if beside_path is None or (p[1] in path) == beside_path]
+    pairs = [p for p in stub_candidates(maze) if (beside_path is None or (p[1] in path) == beside_path)
+             and (cell is None or p[0] == cell)]
     rng.shuffle(pairs)
     for stub, _ in pairs:
         before = maze[stub]
