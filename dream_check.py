@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from torch import nn
 
 import main_train
@@ -430,7 +432,7 @@ def atlas_report(agent: Checked, control: Checked | None, info: dict, args: argp
     if control is None:
         print("\nNo control agent (--control): the blind spots need one to compare with.", file=sys.stderr)
         if args.png:
-            save_warning_png(checked, None, None, [], args.png)
+            save_figure(warning_figure(report), args.png)
         return report
     diff = CellMaps(agent.maps.approaches, agent.maps.greedy - control.maps.greedy,
                     agent.maps.confirmed - control.maps.confirmed)
@@ -443,7 +445,7 @@ def atlas_report(agent: Checked, control: Checked | None, info: dict, args: argp
     if not args.json:
         print_diagnosis(diff, pool, spots, family)
     if args.png:
-        save_warning_png(checked, diff, pool, spots, args.png)
+        save_figure(warning_figure(report), args.png)
     return report
 
 
@@ -492,13 +494,15 @@ def print_diagnosis(diff: CellMaps, pool: dict, spots: list[dict], family: dict 
 
 
 # --- Pictures ----------------------------------------------------------------------------------
-def save_heatmaps(dreams: Dreams, path: Path) -> None:
-    """The dreamed wall channel(s) as heatmaps, written atomically."""
-    plt = pyplot()
+# Figures are built with matplotlib.figure.Figure, not pyplot: no backend is chosen and no window opens, so
+# the same functions serve the scripts (which save PNGs) and the notebook (which shows them inline).
+def heatmaps_figure(dreams: Dreams) -> Figure:
+    """The dreamed wall channel(s) as heatmaps (at most 24)."""
     n = min(len(dreams.targets), 24)
     cols = min(n, 6)
-    fig, axes = plt.subplots((n + cols - 1) // cols, cols, figsize=(2.2 * cols, 2.3 * ((n + cols - 1) // cols)),
-                             squeeze=False)
+    rows = (n + cols - 1) // cols
+    fig = Figure(figsize=(2.2 * cols, 2.3 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for b, ax in zip(range(n), axes.flat):
@@ -508,36 +512,44 @@ def save_heatmaps(dreams: Dreams, path: Path) -> None:
         ax.text(ac, ar, "A", ha="center", va="center", color="blue", weight="bold")
         ax.set_title(f"H{(hr, hc)} A{(ar, ac)}", fontsize=7)
     fig.tight_layout()
-    save_figure(fig, path)
+    return fig
 
 
-def save_warning_png(checked: list[Checked], diff: CellMaps | None, pool: dict | None, spots: list[dict],
-                     path: Path) -> None:
-    """The warning maps as heatmaps, written atomically: a row per rate (greedy, confirmed), a column per
-    agent, then the difference and the training pool (when there is a control); blind spots framed."""
-    plt = pyplot()
+def warning_figure(report: dict) -> Figure:
+    """The warning maps of an atlas report (maze_dream.py --all) as heatmaps: a row per rate (greedy,
+    confirmed), a column per agent, then the difference and the training pool (when there is a control);
+    blind spots framed."""
+    checked = [report[role] for role in ROLES if role in report]
+    diff = report.get("difference")
     cols = len(checked) + (2 if diff is not None else 0)
-    fig, axes = plt.subplots(2, cols, figsize=(max(3.3 * cols, 6), 7.8), squeeze=False)
-    framed = [tuple(s["cell"]) for s in spots]
+    fig = Figure(figsize=(max(3.3 * cols, 6), 7.8))
+    axes = fig.subplots(2, cols, squeeze=False)
+    framed = [tuple(s["cell"]) for s in report.get("blind_spots", [])]
     for row, rate in enumerate(("greedy", "confirmed")):
         for col, who in enumerate(checked):
-            heatmap(axes[row, col], getattr(who.maps, rate), f"{who.name}\n% {rate}", "Reds", (0, 1))
+            heatmap(axes[row, col], as_grid(who["maps"][rate]), f"{who['name']}\n% {rate}", "Reds", (0, 1))
         if diff is not None:
-            heatmap(axes[row, 2], getattr(diff, rate), f"agent - control\npoints {rate}", "RdBu_r", (-1, 1), framed)
+            heatmap(axes[row, 2], as_grid(diff[rate]), f"agent - control\npoints {rate}", "RdBu_r", (-1, 1), framed)
     axes[0, 0].set_ylabel("greedy: after dreaming, stepping onto\nthe human is the greedy action", fontsize=9)
     axes[1, 0].set_ylabel("confirmed: the agent steps onto the\nhuman in the completed maze", fontsize=9)
-    if pool is not None:
-        heatmap(axes[0, 3], np.array(pool["open_fraction"]), "training pool\n% of mazes with the cell open",
+    if diff is not None:
+        pool = report["pool"]
+        heatmap(axes[0, 3], as_grid(pool["open_fraction"]), "training pool\n% of mazes with the cell open",
                 "Blues", (0, 1), framed)
-        human = np.array(pool["human_fraction"])  # at most a few %: its own colour scale, or it looks empty
+        human = as_grid(pool["human_fraction"])  # at most a few %: its own colour scale, or it looks empty
         heatmap(axes[1, 3], human, "training pool\n% of mazes with a human there", "Greens",
-                (0, max(human.max(), 0.01)), framed)
+                (0, max(np.nanmax(human), 0.01)), framed)
     lines = ["Warning map: % of the approaches to each cell where the dream makes the agent step onto the human"]
     if diff is not None:
         lines.append("black frames: blind spots (" + BLIND_SPOT_RULE.replace("the agent's training pool", "its pool") + ")")
     fig.suptitle("\n".join(textwrap.fill(line, int(11 * fig.get_figwidth())) for line in lines), fontsize=10)
     fig.tight_layout(h_pad=2.5, rect=(0, 0, 1, 0.97))  # keep the panel titles clear of the suptitle
-    save_figure(fig, path)
+    return fig
+
+
+def as_grid(values: list[list[float | None]]) -> np.ndarray:
+    """A 7x7 map from JSON lists back to floats, NaN where null."""
+    return np.array(values, dtype=float)
 
 
 def heatmap(ax, grid: np.ndarray, title: str, cmap: str, limits: tuple[float, float],
@@ -553,28 +565,16 @@ def heatmap(ax, grid: np.ndarray, title: str, cmap: str, limits: tuple[float, fl
             strong = not np.isnan(v) and abs(v) > 0.6 * max(abs(limits[0]), limits[1])
             ax.text(c, r, text or "", ha="center", va="center", fontsize=8, color="white" if strong else "black")
     for r, c in framed:  # black outside, white inside: visible on dark and light cells alike
-        ax.add_patch(pyplot().Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=3.5))
-        ax.add_patch(pyplot().Rectangle((c - 0.42, r - 0.42), 0.84, 0.84, fill=False, edgecolor="white", linewidth=1))
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=3.5))
+        ax.add_patch(Rectangle((c - 0.42, r - 0.42), 0.84, 0.84, fill=False, edgecolor="white", linewidth=1))
     ax.set_xticks(range(env.SIZE))
     ax.set_yticks(range(env.SIZE))
     ax.tick_params(labelsize=7, length=0)
     ax.set_title(title, fontsize=9)
 
 
-def pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display needed
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig, path: Path) -> None:
-    try:
-        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
-    finally:
-        pyplot().close(fig)
+def save_figure(fig: Figure, path: Path) -> None:
+    write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
 
 
 # --- Random search: the baseline a dream must beat -------------------------------------------

@@ -84,7 +84,7 @@ def wall_locations_gradient(
     # 4. Return the gradient of the sum of those Q-values with respect to the
     #    copy (torch.autograd.grad). Summing is fine: dream b's walls only
     #    affect dream b's Q-value.
-    raise NotImplementedError("fill in the TODOs in maze_dream.wall_locations_gradient")
+    raise NotImplementedError("fill in the TODOs in wall_locations_gradient")
     # TODO END
 
 
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     if control is not None:
         agents[f"control ({control_path.name})"] = control.requires_grad_(False)
     try:
-        dreams = dream_and_print(agents, info, gradient_fn, args, init_maze)
+        dreams, _ = dream_and_print(agents, info, gradient_fn, args, init_maze)
     except diagnose.AnswerError as err:
         print(f"error: {err}\n{TEST_POINTER}", file=sys.stderr)
         return 1
@@ -349,9 +349,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dream_and_print(agents: dict[str, nn.Module], info: dict, gradient_fn, args: argparse.Namespace,
-                    init_maze: np.ndarray | None) -> Dreams:
+                    init_maze: np.ndarray | None) -> tuple[Dreams, dict | None]:
     """Dream what the command line asks for with the first agent (and, with --all, the control), print it,
-    and return the first agent's dreams."""
+    and return the first agent's dreams and the summary (with --all: the atlas report, maps and all)."""
     (name, net), *others = agents.items()
     targets = atlas_targets() if args.all else make_targets([(tuple(args.human), tuple(args.agent))])
     dreams = run(net, targets, gradient_fn, args, init_maze)
@@ -366,14 +366,14 @@ def dream_and_print(agents: dict[str, nn.Module], info: dict, gradient_fn, args:
     else:
         report = dream_check.summary(verdict) if verdict else None
         if args.png:
-            dream_check.save_heatmaps(dreams, args.png)
+            dream_check.save_figure(dream_check.heatmaps_figure(dreams), args.png)
         if not args.json:
             print_dream(net, dreams, 0, verdict if args.verify else None)
     if args.save_mazes:
         save_confirmed(verdict, args.save_mazes, sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(report))
-    return dreams
+    return dreams, report
 
 
 def save_confirmed(verdict: dream_check.Verdict, path: Path, out) -> None:

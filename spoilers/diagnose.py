@@ -23,7 +23,7 @@ from torch import nn
 
 import maze_env as env
 from main_train import channels_to_input
-from model import INPUT_SIZE
+from model import INPUT_SIZE, make_q_network
 from spoilers.solutions import wall_locations_gradient as reference
 
 GradientFn = Callable[..., torch.Tensor]
@@ -109,6 +109,43 @@ def _problem(net: nn.Module, seed: int) -> Problem:
     same = {"dtype": p.dtype, "device": p.device}
     return Problem(net, walls.to(**same), crops.to(**same), humans.to(**same), exits.to(**same),
                    position.to(p.device), action.to(p.device))
+
+
+def check_answer(fn: GradientFn, tries: int = 3) -> Mistake | None:
+    """What is wrong with an answer (None: it is right), tried on small random networks.
+
+    The check of tests/test_exercise.py and of the notebook. float32, as
+    dreaming runs: an answer that works there must pass here.
+    """
+    for seed in range(tries):
+        mistake = diagnose(fn, telling_problem(seed))
+        if mistake is not None:
+            return mistake
+    return None
+
+
+def small_net(seed: int, dtype: torch.dtype = torch.float32) -> nn.Module:
+    """A small random Q-network with fixed weights."""
+    torch.manual_seed(seed)
+    net = make_q_network(64, 2).to(dtype)
+    net.requires_grad_(False)
+    return net
+
+
+def telling_problem(seed: int) -> Problem:
+    """A problem on a small random network whose best action differs between dreams.
+
+    Random networks often prefer one action whatever the maze; then the max
+    over actions is that action's Q-value, and the two mistakes look alike.
+    """
+    for net_seed in range(seed, seed + 1000, 10):
+        problem = make_problem(small_net(net_seed), seed)
+        with torch.no_grad():
+            q = problem.net(channels_to_input(problem.walls, problem.crops, problem.humans, problem.exits,
+                                              problem.position))
+        if len(set(q.argmax(dim=1).tolist())) > 1:
+            return problem
+    raise RuntimeError("no small random network tells the max over actions from a single action")
 
 
 # --- The diagnosis ---------------------------------------------------------------------------

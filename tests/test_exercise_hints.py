@@ -26,8 +26,10 @@ import torch
 import maze_dream
 from main_train import channels_to_input
 from spoilers import diagnose, solutions
-from test_exercise import (EXERCISE, ROOT, SOLUTION, Edited, answer_mistake, drift, function_parts, split_todo,
-                           telling_problem)
+from test_exercise import EXERCISE, ROOT, SOLUTION, Edited, drift, function_parts, split_todo
+
+answer_mistake = diagnose.check_answer
+telling_problem = diagnose.telling_problem
 
 
 # --- Answers, right and wrong, as a learner would type them ----------------------------------------
