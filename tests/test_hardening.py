@@ -171,13 +171,14 @@ def snapshot(*folders: Path) -> dict[Path, str]:
     """Every path under the folders, with a digest of each regular file's content."""
     found = {}
     for folder in folders:
-        for path in folder.rglob("*"):
-            if SKIP_DIRS & set(path.relative_to(folder).parts):
-                continue
-            if path.is_symlink() or not path.is_file():
-                found[path] = "link" if path.is_symlink() else "folder"
-            else:
-                found[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+        for top, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if d not in SKIP_DIRS]  # pruned, not walked: .venv alone is thousands of files
+            for name in dirs + files:
+                path = Path(top) / name
+                if path.is_symlink() or not path.is_file():
+                    found[path] = "link" if path.is_symlink() else "folder"
+                else:
+                    found[path] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
 
 

@@ -174,16 +174,26 @@ def test_help_documents_every_flag():
         assert flag in out.stdout
 
 
-def test_inspect_default_pool_pays_no_human_and_has_none_in_stubs():
+def test_inspect_default_pool_pays_no_human_and_has_none_in_stubs(monkeypatch):
     """The default training data: every step onto a human costs, and no human ever stands in a stub.
 
     The maps are checked against a direct count over the same pool, maze by maze.
     """
     args = main_train.parse_args([])
+    pools = []  # the pool inspect_pool builds, kept: building 20000 mazes twice would double the test's time
+
+    def make_pool_and_keep(pool_args, rng):
+        # The pool train builds: these flags, a generator fresh from the seed.
+        assert pool_args is args and rng.bit_generator.state == np.random.default_rng(args.seed).bit_generator.state
+        pools.append(make_pool(pool_args, rng))
+        return pools[-1]
+
+    make_pool = main_train.make_pool
+    monkeypatch.setattr(main_train, "make_pool", make_pool_and_keep)
     report = json.loads(json.dumps(main_train.inspect_pool(args)))  # what --json prints
     assert report["human_step_rewards"] and all(r < 0 for r in report["human_step_rewards"])
     assert report["mazes_with_human_in_stub"] == 0
-    mazes, trans = main_train.make_pool(args, np.random.default_rng(args.seed))
+    (mazes, trans), = pools
     assert report["mazes"] == len(mazes) == args.train_mazes and report["transitions"] == len(trans)
     counts = {"open_fraction": np.zeros((7, 7)), "human_fraction": np.zeros((7, 7)), "crop_fraction": np.zeros((7, 7))}
     for maze in mazes.numpy():
