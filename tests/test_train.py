@@ -181,6 +181,7 @@ def test_inspect_default_pool_pays_no_human_and_has_none_in_stubs(monkeypatch):
     """
     args = main_train.parse_args([])
     pools = []  # the pool inspect_pool builds, kept: building 20000 mazes twice would double the test's time
+    make_pool = main_train.make_pool
 
     def make_pool_and_keep(pool_args, rng):
         # The pool train builds: these flags, a generator fresh from the seed.
@@ -188,7 +189,6 @@ def test_inspect_default_pool_pays_no_human_and_has_none_in_stubs(monkeypatch):
         pools.append(make_pool(pool_args, rng))
         return pools[-1]
 
-    make_pool = main_train.make_pool
     monkeypatch.setattr(main_train, "make_pool", make_pool_and_keep)
     report = json.loads(json.dumps(main_train.inspect_pool(args)))  # what --json prints
     assert report["human_step_rewards"] and all(r < 0 for r in report["human_step_rewards"])
