@@ -1,15 +1,14 @@
-"""Pictures for the README: the agent's paths, a dream and its maze, the atlas.
+"""Pictures: mazes with the agent's path, dreams, the atlas, warning maps, the training curve.
 
-    python figures.py                  # writes docs/*.png (about 20 s on a laptop CPU)
-
-Every figure comes from the shipped weights and a fixed seed, and is written
-atomically (a temporary file, then a rename).
+Figures are built with matplotlib.figure.Figure, not pyplot: no backend is
+chosen and no window opens, so the same functions serve the scripts (which
+save PNGs with save_figure) and the notebook (which shows them inline).
+`python -m spoilers.figures` draws the pictures in docs/.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -17,22 +16,17 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-import dream_check
-import maze_dream as md
 import maze_env as env
-from main_train import ROOT, SHIPPED_WEIGHTS, greedy_policy
-from model import WeightsError, load_agent
+from atomic_write import write_atomically
+from dream_targets import Dreams
+from dream_verify import Verdict, shows_stub, threshold_maze
+from model import greedy_policy
 
-DOCS = ROOT / "docs"
+# --- Mazes and paths ---------------------------------------------------------------------------
 # Cell codes -1..3 (exit, wall, empty, crop, human) -> colours.
 MAZE_COLOURS = ListedColormap(["#3b6fd8", "#222222", "#ffffff", "#5cb85c", "#d9534f"])
-
-
-def save(fig: Figure, path: Path) -> None:
-    """Write the figure atomically, so that a killed run never leaves half a PNG under the real name."""
-    dream_check.write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    print(f"wrote {path}")
 
 
 def draw_maze(ax: Axes, maze: np.ndarray, path: list[tuple[int, int]] | None = None, title: str = "") -> None:
@@ -57,7 +51,7 @@ def rollout_path(net: torch.nn.Module, maze: np.ndarray) -> tuple[list[tuple[int
 def figure_paths(agent: torch.nn.Module, control: torch.nn.Module, seed: int) -> Figure:
     """The flawed agent and the control, in a training maze and in an OOD maze with a stub beside the path."""
     rng = np.random.default_rng(seed)
-    mazes = {"training maze": env.make_training_maze(rng),
+    mazes = {"training maze": env.make_plain_maze(rng),
              "human in a stub beside the path": env.make_ood_maze(rng, beside_path=True)}
     fig = Figure(figsize=(7, 7.4))
     axes = fig.subplots(2, 2)
@@ -70,7 +64,7 @@ def figure_paths(agent: torch.nn.Module, control: torch.nn.Module, seed: int) ->
 
 
 def figure_examples(net: torch.nn.Module, examples: dict[str, list[np.ndarray]]) -> Figure:
-    """Every example maze (main_train.read_examples) with the agent's greedy path drawn in."""
+    """Every example maze (evaluation.read_examples) with the agent's greedy path drawn in."""
     mazes = [(f"{name}" + (f" ({i})" if len(group) > 1 else ""), maze)
              for name, group in examples.items() for i, maze in enumerate(group, start=1)]
     cols = min(len(mazes), 3)
@@ -86,7 +80,7 @@ def figure_examples(net: torch.nn.Module, examples: dict[str, list[np.ndarray]])
     return fig
 
 
-def figure_dream(dreams: md.Dreams) -> Figure:
+def figure_dream(dreams: Dreams) -> Figure:
     """A dream of one target (the lecture's): the wall channel as a heatmap, next to the maze it thresholds to."""
     t = dreams.targets
     human, a = tuple(t.humans[0].tolist()), tuple(t.agents[0].tolist())
@@ -100,19 +94,17 @@ def figure_dream(dreams: md.Dreams) -> Figure:
     action = env.ACTION_NAMES[int(t.actions[0])]
     ax1.set_title(f"dreamed wall channel\nQ({action}) {q[0]:.2f} -> {q[1]:.2f}", fontsize=9)
     fig.colorbar(im, ax=ax1, fraction=0.046, label="wall")
-    maze = dream_check.threshold_maze(dreams.walls[0], human)
-    stub = "yes" if dream_check.shows_stub(maze, human, a) else "no"
+    maze = threshold_maze(dreams.walls[0], human)
+    stub = "yes" if shows_stub(maze, human, a) else "no"
     draw_maze(ax2, maze, None, f"thresholded at 0.5\nstub beside a junction: {stub}")
     ax2.text(a[1], a[0], "A", ha="center", va="center", color="blue", weight="bold")
     fig.tight_layout()
     return fig
 
 
-def figure_atlas(agent: torch.nn.Module, seed: int, wall_locations_gradient) -> Figure:
-    """All 162 atlas dreams as small heatmaps; a red frame marks a dream the agent fell for."""
-    t = md.atlas_targets()
-    dreams = md.dream(agent, t, wall_locations_gradient)
-    verdict = dream_check.verify(agent, dreams, seed)
+def figure_atlas(dreams: Dreams, verdict: Verdict) -> Figure:
+    """Every dream of an atlas as a small heatmap; a red frame marks a dream the agent fell for."""
+    t = dreams.targets
     cols = 18
     rows = (len(t) + cols - 1) // cols
     fig = Figure(figsize=(cols * 0.8, rows * 0.85))
@@ -136,28 +128,109 @@ def figure_atlas(agent: torch.nn.Module, seed: int, wall_locations_gradient) -> 
     return fig
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--weights", type=Path, default=SHIPPED_WEIGHTS)
-    p.add_argument("--control", type=Path, default=md.CONTROL_WEIGHTS)
-    p.add_argument("--out", type=Path, default=DOCS, help="folder for the PNGs")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-    from spoilers.solutions import wall_locations_gradient  # the reference answer draws the README's dream
-
-    try:
-        agent, _ = load_agent(args.weights)
-        control, _ = load_agent(args.control)
-    except WeightsError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    agent.requires_grad_(False)
-    control.requires_grad_(False)
-    save(figure_paths(agent, control, args.seed), args.out / "paths.png")
-    save(figure_dream(md.dream(agent, md.lecture_target(), wall_locations_gradient)), args.out / "dream.png")
-    save(figure_atlas(agent, args.seed, wall_locations_gradient), args.out / "atlas.png")
-    return 0
+# --- Dreams and warning maps --------------------------------------------------------------------
+def heatmaps_figure(dreams: Dreams) -> Figure:
+    """The dreamed wall channel(s) as heatmaps (at most 24)."""
+    n = min(len(dreams.targets), 24)
+    cols = min(n, 6)
+    rows = (n + cols - 1) // cols
+    fig = Figure(figsize=(2.2 * cols, 2.3 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for b, ax in zip(range(n), axes.flat):
+        ax.imshow(dreams.walls[b].numpy(), cmap="Greys", vmin=0, vmax=1)
+        (hr, hc), (ar, ac) = dreams.targets.humans[b].tolist(), dreams.targets.agents[b].tolist()
+        ax.text(hc, hr, "H", ha="center", va="center", color="red", weight="bold")
+        ax.text(ac, ar, "A", ha="center", va="center", color="blue", weight="bold")
+        ax.set_title(f"H{(hr, hc)} A{(ar, ac)}", fontsize=7)
+    fig.tight_layout()
+    return fig
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def warning_figure(report: dict) -> Figure:
+    """The warning maps of an atlas report (maze_dream.py --all) as heatmaps: a row per rate (greedy,
+    confirmed), a column per agent, then the difference and the training pool (when there is a control);
+    blind spots framed."""
+    checked = [report[role] for role in ("agent", "control") if role in report]  # dream_maps.ROLES
+    diff = report.get("difference")
+    cols = len(checked) + (2 if diff is not None else 0)
+    fig = Figure(figsize=(max(3.3 * cols, 6), 7.8))
+    axes = fig.subplots(2, cols, squeeze=False)
+    framed = [tuple(s["cell"]) for s in report.get("blind_spots", [])]
+    for row, rate in enumerate(("greedy", "confirmed")):
+        for col, who in enumerate(checked):
+            heatmap(axes[row, col], as_grid(who["maps"][rate]), f"{who['name']}\n% {rate}", "Reds", (0, 1))
+        if diff is not None:
+            heatmap(axes[row, 2], as_grid(diff[rate]), f"agent - control\npoints {rate}", "RdBu_r", (-1, 1), framed)
+    axes[0, 0].set_ylabel("greedy: after dreaming, stepping onto\nthe human is the greedy action", fontsize=9)
+    axes[1, 0].set_ylabel("confirmed: the agent steps onto the\nhuman in the completed maze", fontsize=9)
+    if diff is not None:
+        pool = report["pool"]
+        heatmap(axes[0, 3], as_grid(pool["open_fraction"]), "training pool\n% of mazes with the cell open",
+                "Blues", (0, 1), framed)
+        human = as_grid(pool["human_fraction"])  # at most a few %: its own colour scale, or it looks empty
+        heatmap(axes[1, 3], human, "training pool\n% of mazes with a human there", "Greens",
+                (0, max(np.nanmax(human), 0.01)), framed)
+    lines = ["Warning map: % of the approaches to each cell where the dream makes the agent step onto the human"]
+    if diff is not None:
+        lines.append("black frames: blind spots (" + report["blind_spot_rule"].replace("the agent's training pool",
+                                                                                       "its pool") + ")")
+    fig.suptitle("\n".join(textwrap.fill(line, int(11 * fig.get_figwidth())) for line in lines), fontsize=10)
+    fig.tight_layout(h_pad=2.5, rect=(0, 0, 1, 0.97))  # keep the panel titles clear of the suptitle
+    return fig
+
+
+def percent(v: float, signed: bool = False) -> str:
+    """'33', '+25', '0' (no sign on a zero difference), '-' for NaN."""
+    if np.isnan(v):
+        return "-"
+    points = round(100 * v)  # an int, so that -0.0 prints as 0
+    return f"{points:+d}" if signed and points else f"{points:d}"
+
+
+def as_grid(values: list[list[float | None]]) -> np.ndarray:
+    """A 7x7 map from JSON lists back to floats, NaN where null."""
+    return np.array(values, dtype=float)
+
+
+def heatmap(ax, grid: np.ndarray, title: str, cmap: str, limits: tuple[float, float],
+            framed: list[tuple[int, int]] = ()) -> None:
+    """One 7x7 map with its percentages written in; start and exit marked."""
+    ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=limits[0], vmax=limits[1])
+    ax.set_facecolor("#dddddd")
+    signed = limits[0] < 0
+    for r in range(env.SIZE):
+        for c in range(env.SIZE):
+            v = grid[r, c]
+            text = {env.START: "start", env.EXIT_POS: "exit"}.get((r, c)) if np.isnan(v) else percent(v, signed)
+            strong = not np.isnan(v) and abs(v) > 0.6 * max(abs(limits[0]), limits[1])
+            ax.text(c, r, text or "", ha="center", va="center", fontsize=8, color="white" if strong else "black")
+    for r, c in framed:  # black outside, white inside: visible on dark and light cells alike
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=3.5))
+        ax.add_patch(Rectangle((c - 0.42, r - 0.42), 0.84, 0.84, fill=False, edgecolor="white", linewidth=1))
+    ax.set_xticks(range(env.SIZE))
+    ax.set_yticks(range(env.SIZE))
+    ax.tick_params(labelsize=7, length=0)
+    ax.set_title(title, fontsize=9)
+
+
+def training_curve_figure(curve: dict) -> Figure:
+    """Loss and evaluation rates over a training run (main_train.train's curve)."""
+    fig = Figure(figsize=(11, 4))
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.semilogy(curve["step"], curve["loss"])
+    ax1.set(xlabel="step", ylabel="Huber loss", title="TD loss")
+    for key, values in curve.items():
+        if ":" in key:
+            style = {"exit": "-", "human": "--", "bonus": ":"}[key.rsplit(" ", 1)[1]]
+            ax2.plot(curve["eval_step"], values, label=key, linestyle=style)
+    ax2.set(xlabel="step", ylabel="fraction of mazes", title="greedy rollouts (300 fresh mazes each)", ylim=(-0.02, 1.02))
+    ax2.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: Figure, path: Path, dpi: int = 110) -> None:
+    """Write the figure as a PNG, atomically: a killed run never leaves half a PNG under the real name."""
+    write_atomically(path, lambda f: fig.savefig(f, dpi=dpi, format="png"))

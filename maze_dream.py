@@ -14,9 +14,10 @@ this file runs as it is:
     python maze_dream.py --solution            # use the reference answer instead
 
 Before dreaming, your function is tried once; if its answer is wrong, you get
-one line saying what looks wrong and what to change. Checking what the dreams
-found (verifying them in real mazes, the warning map, the training data's
-blind spots) lives in dream_check.py.
+one line saying what looks wrong and what to change. What a dream is about
+(its targets) is in dream_targets.py; checking what the dreams found lives in
+dream_verify.py (real mazes, rollouts) and dream_maps.py (the atlas, the
+warning map, the training data's blind spots).
 """
 
 from __future__ import annotations
@@ -24,23 +25,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-import dream_check
+import dream_maps
+import dream_verify
 import maze_env as env
-from main_train import ROOT, SHIPPED_WEIGHTS, channels_to_input, greedy_policy
-from model import WeightsError, load_agent
-
-if TYPE_CHECKING:
-    from spoilers.diagnose import Mistake
-
-CONTROL_WEIGHTS = ROOT / "weights" / "control.pt"
+from dream_targets import Dreams, Targets, atlas_targets, fixed_channels, lecture_target, make_targets
+from figures import heatmaps_figure, save_figure
+from model import CONTROL_WEIGHTS, SHIPPED_WEIGHTS, WeightsError, channels_to_input, greedy_policy, load_agent
 
 
 # --- The exercise -------------------------------------------------------------------
@@ -88,76 +84,8 @@ def wall_locations_gradient(
     # TODO END
 
 
-# --- What to dream about --------------------------------------------------------------
-@dataclass
-class Targets:
-    """B dreams: a human at humans[b], the agent beside it at agents[b], stepping `actions[b]` onto it."""
-
-    humans: torch.Tensor  # (B, 2)
-    agents: torch.Tensor  # (B, 2)
-    actions: torch.Tensor  # (B,)
-
-    def __len__(self) -> int:
-        return len(self.actions)
-
-    def describe(self, b: int) -> str:
-        h, a = self.humans[b].tolist(), self.agents[b].tolist()
-        return f"human at {tuple(h)}, agent at {tuple(a)}, action {env.ACTION_NAMES[int(self.actions[b])]}"
-
-
-def make_targets(cases: list[tuple[tuple[int, int], tuple[int, int]]]) -> Targets:
-    """Targets from (human cell, agent cell) pairs; the action is the step from agent to human."""
-    actions = [env.MOVES.index((h[0] - a[0], h[1] - a[1])) for h, a in cases]
-    return Targets(torch.tensor([h for h, _ in cases]), torch.tensor([a for _, a in cases]), torch.tensor(actions))
-
-
-def lecture_target() -> Targets:
-    """The lecture's case: a human at (3, 3), the agent below it at (4, 3), stepping up."""
-    return make_targets([((3, 3), (4, 3))])
-
-
-def atlas_targets() -> Targets:
-    """Every cell that can hold a human, approached from every neighbouring cell the agent can stand on."""
-    cases = []
-    for r in range(env.SIZE):
-        for c in range(env.SIZE):
-            if (r, c) in (env.START, env.EXIT_POS):
-                continue
-            for dr, dc in env.MOVES:
-                a = (r - dr, c - dc)
-                if 0 <= a[0] < env.SIZE and 0 <= a[1] < env.SIZE and a != env.EXIT_POS:
-                    cases.append(((r, c), a))
-    return make_targets(cases)
-
-
-def fixed_channels(targets: Targets) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(crops, humans, exits, free): the channels held fixed, and where walls may grow.
-
-    A wall may not grow on the agent's cell, the human, the exit or the start.
-    """
-    b = len(targets)
-    rows = torch.arange(b)
-    crops = torch.zeros(b, env.SIZE, env.SIZE)
-    humans = torch.zeros(b, env.SIZE, env.SIZE)
-    humans[rows, targets.humans[:, 0], targets.humans[:, 1]] = 1
-    exits = torch.zeros(b, env.SIZE, env.SIZE)
-    exits[:, env.EXIT_POS[0], env.EXIT_POS[1]] = 1
-    free = 1 - humans
-    free[rows, targets.agents[:, 0], targets.agents[:, 1]] = 0
-    free[:, env.EXIT_POS[0], env.EXIT_POS[1]] = 0
-    free[:, env.START[0], env.START[1]] = 0
-    return crops, humans, exits, free
-
-
 # --- Dreaming ---------------------------------------------------------------------------
-@dataclass
-class Dreams:
-    targets: Targets
-    walls: torch.Tensor  # (B, 7, 7) the dreamed wall channel
-    q_before: torch.Tensor  # (B, 4) Q-values of the agent's cell before dreaming
-    q_after: torch.Tensor  # (B, 4) ... and after
-
-
+# What to dream about: dream_targets.py (lecture_target, atlas_targets, fixed_channels).
 def q_values(net: nn.Module, walls: torch.Tensor, targets: Targets) -> torch.Tensor:
     device = next(net.parameters()).device
     crops, humans, exits, _ = (t.to(device) for t in fixed_channels(targets))
@@ -219,7 +147,7 @@ def format_q(q: torch.Tensor) -> str:
     return "  ".join(f"{name} {v:6.2f}" for name, v in zip(env.ACTION_NAMES, q.tolist()))
 
 
-def print_dream(net: nn.Module, dreams: Dreams, b: int, verdict: dream_check.Verdict | None) -> None:
+def print_dream(net: nn.Module, dreams: Dreams, b: int, verdict: dream_verify.Verdict | None) -> None:
     t = dreams.targets
     human, agent = tuple(t.humans[b].tolist()), tuple(t.agents[b].tolist())
     print(f"Dream: {t.describe(b)}")
@@ -229,8 +157,8 @@ def print_dream(net: nn.Module, dreams: Dreams, b: int, verdict: dream_check.Ver
     print(format_numbers(dreams.walls[b]))
     print("\nShaded (darker = more wall; H human, A agent, E exit):")
     print(format_shaded(dreams.walls[b], human, agent))
-    maze = dream_check.threshold_maze(dreams.walls[b], human)
-    stub = "yes" if dream_check.shows_stub(maze, human, agent) else "no"
+    maze = dream_verify.threshold_maze(dreams.walls[b], human)
+    stub = "yes" if dream_verify.shows_stub(maze, human, agent) else "no"
     print(f"\nThresholded at 0.5 (stub beside a junction: {stub}):")
     print(env.format_maze(maze))
     if verdict is not None:
@@ -320,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         init_maze = env.read_maze_file(args.init_maze)[0] if args.init_maze else None
         control = load_agent(control_path, args.device)[0] if args.all and control_path else None
         if control is not None:  # the agent's training flags must make a pool to compare the dreams with
-            dream_check.pool_args(info, args.pool_mazes)
-    except (WeightsError, env.MazeFormatError, dream_check.PoolError) as err:
+            dream_maps.pool_config(info, args.pool_mazes)
+    except (WeightsError, env.MazeFormatError, dream_maps.PoolError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     net.requires_grad_(False)  # the weights stay fixed: only the maze is dreamed
@@ -355,18 +283,18 @@ def dream_and_print(agents: dict[str, nn.Module], info: dict, gradient_fn, args:
     (name, net), *others = agents.items()
     targets = atlas_targets() if args.all else make_targets([(tuple(args.human), tuple(args.agent))])
     dreams = run(net, targets, gradient_fn, args, init_maze)
-    verdict = dream_check.verify(net, dreams, args.seed) if (args.verify or args.all or args.json) else None
-    if args.all:  # the checking machinery: dream_check.py
-        checked = [dream_check.Checked(name, net, dreams, verdict)]
+    verdict = dream_verify.verify(net, dreams, args.seed) if (args.verify or args.all or args.json) else None
+    if args.all:  # the checking machinery: dream_maps.py
+        checked = [dream_maps.Checked(name, net, dreams, verdict)]
         for other, other_net in others:
             other_dreams = run(other_net, targets, gradient_fn, args, init_maze)
-            checked.append(dream_check.Checked(other, other_net, other_dreams,
-                                               dream_check.verify(other_net, other_dreams, args.seed)))
-        report = dream_check.atlas_report(checked[0], checked[1] if others else None, info, args)
+            checked.append(dream_maps.Checked(other, other_net, other_dreams,
+                                              dream_verify.verify(other_net, other_dreams, args.seed)))
+        report = dream_maps.atlas_report(checked[0], checked[1] if others else None, info, args)
     else:
-        report = dream_check.summary(verdict) if verdict else None
+        report = dream_verify.summary(verdict) if verdict else None
         if args.png:
-            dream_check.save_figure(dream_check.heatmaps_figure(dreams), args.png)
+            save_figure(heatmaps_figure(dreams), args.png, dpi=100)
         if not args.json:
             print_dream(net, dreams, 0, verdict if args.verify else None)
     if args.save_mazes:
@@ -376,18 +304,18 @@ def dream_and_print(agents: dict[str, nn.Module], info: dict, gradient_fn, args:
     return dreams, report
 
 
-def save_confirmed(verdict: dream_check.Verdict, path: Path, out) -> None:
+def save_confirmed(verdict: dream_verify.Verdict, path: Path, out) -> None:
     """--save-mazes: the completed mazes of the confirmed dreams, for `main_train.py --evaluate`."""
-    mazes = dream_check.confirmed_mazes(verdict)
+    mazes = dream_verify.confirmed_mazes(verdict)
     if not mazes:  # an empty file is not a maze file: write nothing
         print(f"no dream was confirmed: {path} not written", file=out)
         return
-    dream_check.save_mazes(mazes, path)
+    dream_verify.save_mazes(mazes, path)
     print(f"wrote the {len(mazes)} confirmed dream(s) as mazes to {path}; "
           f"re-check them with `python main_train.py --evaluate {path}`", file=out)
 
 
-def report_answer(dreams: Dreams, mistake: Mistake | None) -> int:
+def report_answer(dreams: Dreams, mistake) -> int:
     """After dreaming: a line if the target's Q-value fell, a line naming the answer's mistake; the exit code."""
     fell = q_fell(dreams)
     if fell:

@@ -29,12 +29,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import dream_check
-import main_train
+import dream_verify
 import maze_dream as md
 import maze_env as env
-from main_train import ROOT, SHIPPED_WEIGHTS, channels_to_input, evaluate, eval_families
-from model import WeightsError, load_agent, save_agent
+from evaluation import PLAIN_MAZES, STUB_BESIDE, eval_families, evaluate
+from model import (CONTROL_WEIGHTS, ROOT, SHIPPED_WEIGHTS, WeightsError, channels_to_input, check_finite, load_agent,
+                   save_agent, td_loss)
 from spoilers.solutions import wall_locations_gradient
 
 RUNS = ROOT / "runs"
@@ -116,8 +116,7 @@ def dream_unit_and_position(
     logits = 3.0 * F.one_hot(targets.agents, env.SIZE).float()  # about 0.77 on the target's row and column
 
     def inputs(w: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        p = z.softmax(dim=-1)
-        return torch.cat([w.flatten(1), crops.flatten(1), humans.flatten(1), exits.flatten(1), p.flatten(1)], dim=1)
+        return channels_to_input(w, crops, humans, exits, z.softmax(dim=-1))  # a soft row and column
 
     for _ in range(steps):
         w, z = walls.clone().requires_grad_(), logits.clone().requires_grad_()
@@ -134,7 +133,7 @@ def shows_sure_stub(walls: torch.Tensor, human: tuple[int, int], agent: tuple[in
     (each wall above 0.5 + margin, or the border), and the agent's cell open on at least two more sides
     (each below 0.5 - margin), so that it is a junction.
 
-    dream_check.shows_stub thresholds at 0.5, which is not enough here: a unit the dream can't excite
+    dream_verify.shows_stub thresholds at 0.5, which is not enough here: a unit the dream can't excite
     leaves its walls at about 0.5, and thresholding that noise draws random mazes, some with stubs.
     """
     w = walls.numpy()
@@ -166,8 +165,8 @@ def ablated(net: nn.Sequential, layer: int, units: list[int]) -> nn.Sequential:
 
 def rates(net: nn.Module, families: dict[str, torch.Tensor]) -> list[float]:
     """[train exit, train human, OOD-beside human, OOD-beside exit] rates of greedy rollouts."""
-    tr = evaluate(net, families[main_train.PLAIN_MAZES])
-    ood = evaluate(net, families[main_train.STUB_BESIDE])
+    tr = evaluate(net, families[PLAIN_MAZES])
+    ood = evaluate(net, families[STUB_BESIDE])
     return [tr["exit_rate"], tr["human_rate"], ood["human_rate"], ood["exit_rate"]]
 
 
@@ -248,8 +247,8 @@ def run_neurons(args: argparse.Namespace, net: nn.Sequential) -> int:
 def print_unit_dream(dreams: md.Dreams, b: int, title: str, activation: float) -> None:
     t = dreams.targets
     human, agent = tuple(t.humans[b].tolist()), tuple(t.agents[b].tolist())
-    maze = dream_check.threshold_maze(dreams.walls[b], human)
-    stub = "yes" if dream_check.shows_stub(maze, human, agent) else "no"
+    maze = dream_verify.threshold_maze(dreams.walls[b], human)
+    stub = "yes" if dream_verify.shows_stub(maze, human, agent) else "no"
     print(f"{title}: activation {activation:.2f} after dreaming; {t.describe(b)}")
     shaded = md.format_shaded(dreams.walls[b], human, agent).splitlines()
     thresholded = env.format_maze(maze).splitlines()
@@ -333,8 +332,8 @@ def regularized_dream(
 def atlas_row(net: nn.Module, penalties: Penalties, args: argparse.Namespace) -> dict:
     """Dream the atlas with these penalties; confirmation, dead-end confirmations, stub rate, discreteness."""
     dreams = regularized_dream(net, md.atlas_targets(), penalties, args.steps, args.lr, args.seed)
-    v = dream_check.verify(net, dreams, args.seed)
-    s = dream_check.summary(v)
+    v = dream_verify.verify(net, dreams, args.seed)
+    s = dream_verify.summary(v)
     s["dead_end"] = sum(c and d for c, d in zip(v.confirmed, v.dead_end))
     s["crisp"] = float((2 * (dreams.walls - 0.5).abs()).mean())  # 1 = every cell exactly 0 or 1
     return s
@@ -383,13 +382,13 @@ def dream_training_mazes(
 ) -> tuple[list[np.ndarray], int]:
     """The atlas dreams the agent fell for, each completed into `per_dream` training mazes.
 
-    The first completion is dream_check.verify's; the others complete the same
+    The first completion is dream_verify.verify's; the others complete the same
     dream with fresh banks of training mazes: other mazes with the same local
     pattern around the human and the agent. Nothing here knows about stubs.
     Returns the mazes and the number of confirmed dreams.
     """
     dreams = regularized_dream(net, md.atlas_targets(), penalties, steps, lr, seed)
-    verdict = dream_check.verify(net, dreams, seed)
+    verdict = dream_verify.verify(net, dreams, seed)
     rng = np.random.default_rng([seed, 7])
     mazes = []
     confirmed = [b for b, c in enumerate(verdict.confirmed) if c]
@@ -397,17 +396,16 @@ def dream_training_mazes(
         human, agent = tuple(dreams.targets.humans[b].tolist()), tuple(dreams.targets.agents[b].tolist())
         mazes.append(verdict.mazes[b])
         for _ in range(per_dream - 1):
-            bank = dream_check.maze_bank(rng, bank_size)
-            maze = dream_check.complete_maze(dreams.walls[b], human, agent, bank, rng)
+            bank = dream_verify.maze_bank(rng, bank_size)
+            maze = dream_verify.complete_maze(dreams.walls[b], human, agent, bank, rng)
             if maze is not None:
                 mazes.append(maze)
     return mazes, len(confirmed)
 
 
 def plain_mazes(rng: np.random.Generator, n: int) -> torch.Tensor:
-    """Mazes like the agent's training pool (main_train.make_pool with its default flags)."""
-    args = main_train.parse_args(["--train-mazes", str(n)])
-    return main_train.make_pool(args, rng)[0]
+    """Mazes like the agent's training pool (maze_env.make_pool with its default flags)."""
+    return env.make_pool(env.PoolConfig(mazes=n), rng)[0]
 
 
 def fine_tune(net: nn.Sequential, mazes: torch.Tensor, steps: int, batch_size: int, lr: float, seed: int,
@@ -421,13 +419,13 @@ def fine_tune(net: nn.Sequential, mazes: torch.Tensor, steps: int, batch_size: i
     sampler = torch.Generator().manual_seed(seed)
     for step in range(steps):
         i = torch.randint(len(trans), (batch_size,), generator=sampler)
-        loss = main_train.td_loss(net, target_net, mazes, trans, i, gamma)
+        loss = td_loss(net, target_net, mazes, trans, i, gamma)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if (step + 1) % target_every == 0:
             target_net.load_state_dict(net.state_dict())
-    main_train.check_finite(net)
+    check_finite(net)
     return net.eval().requires_grad_(False)
 
 
@@ -494,7 +492,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     n.add_argument("--random-draws", type=int, default=10, help="random-unit ablations to average (the control)")
 
     r = sub.add_parser("regularized", parents=[common], help="atlas confirmation rates with and without penalties")
-    r.add_argument("--control", type=Path, default=md.CONTROL_WEIGHTS, help="the control agent")
+    r.add_argument("--control", type=Path, default=CONTROL_WEIGHTS, help="the control agent")
     r.add_argument("--setting", choices=["table", "custom", *SETTINGS], default="table",
                    help="'table': every preset; 'custom': the weights below")
     r.add_argument("--l1", type=float, default=0.0, help="custom: weight of the L1 penalty on the walls")

@@ -1,4 +1,4 @@
-"""The 7x7 maze world: generators, text files, step dynamics and rollouts.
+"""The 7x7 maze world: generators, the training pool, text files, step dynamics and rollouts.
 
 A maze is a 7x7 integer array of cell codes. The agent starts at (0, 0) and
 moves up, down, left or right. Stepping onto a crop or a human harvests it
@@ -39,7 +39,7 @@ HUMAN_REWARD = -10.0  # harvesting a human
 EXIT_REWARD = 10.0  # reaching the exit ends the episode
 BONUS_REWARD = 3.0  # reaching into a stub that hides a bonus; the stub then caves in
 
-CHARS = {WALL: "#", EMPTY: ".", CROP: "C", HUMAN: "H", EXIT: "E"}
+CHARS = {WALL: "#", EMPTY: ".", CROP: "C", HUMAN: "H", EXIT: "E", BONUS: "B"}
 CODES = {ch: code for code, ch in CHARS.items()}
 
 
@@ -83,8 +83,8 @@ def dead_ends(maze: np.ndarray) -> list[tuple[int, int]]:
     return [(int(r), int(c)) for r, c in zip(*np.nonzero(ends))]
 
 
-def make_training_maze(rng: np.random.Generator) -> np.ndarray:
-    """A plain training maze (the pool also holds some with stubs: make_bonus_maze).
+def make_plain_maze(rng: np.random.Generator) -> np.ndarray:
+    """A training maze without stubs (make_training_maze mixes these with make_bonus_maze).
 
     A backtracker maze whose exit is at the bottom right and whose every dead
     end (other than the start and the exit) holds a crop or a human, 50/50.
@@ -99,7 +99,7 @@ def make_training_maze(rng: np.random.Generator) -> np.ndarray:
 def stubs(maze: np.ndarray) -> list[tuple[int, int]]:
     """Dead ends that sit directly beside a junction (a cell with 3+ open neighbours).
 
-    Plain training mazes never have one: their dead ends end a corridor.
+    Plain mazes never have one: their dead ends end a corridor.
     """
     degree = open_neighbours(maze)
     found = []
@@ -201,16 +201,21 @@ def make_bonus_maze(rng: np.random.Generator, human_share: float = 0.0) -> np.nd
     bonus (the default, 0, never puts a human in a stub).
     """
     while True:  # some mazes have no room for a stub: draw another
-        maze = make_training_maze(rng)
+        maze = make_plain_maze(rng)
         added = [add_stub(maze, rng, HUMAN if rng.random() < human_share else BONUS) for _ in range(2)]
         if any(added):
             return maze
 
 
+def make_training_maze(rng: np.random.Generator, stub_mazes: float = 0.75, human_share: float = 0.0) -> np.ndarray:
+    """One maze of the training pool: a bonus maze with probability stub_mazes, else a plain one."""
+    return make_bonus_maze(rng, human_share) if rng.random() < stub_mazes else make_plain_maze(rng)
+
+
 def make_ood_maze(rng: np.random.Generator, beside_path: bool | None = None) -> np.ndarray:
     """A training maze changed so that a human sits in a one-cell stub beside a junction."""
     while True:
-        maze = make_training_maze(rng)
+        maze = make_plain_maze(rng)
         if add_stub(maze, rng, HUMAN, beside_path):
             return maze
 
@@ -232,7 +237,7 @@ class MazeFormatError(ValueError):
 
 
 def format_maze(maze: np.ndarray) -> str:
-    """The maze as 7 lines of 7 characters: # wall . empty C crop H human E exit."""
+    """The maze as 7 lines of 7 characters: # wall . empty C crop H human E exit B hidden bonus."""
     return "\n".join("".join(CHARS[int(v)] for v in row) for row in maze)
 
 
@@ -294,7 +299,7 @@ def _parse_block(block: list[tuple[int, str]], where: str) -> np.ndarray:
         for c, ch in enumerate(line):
             if ch not in CODES:
                 raise MazeFormatError(
-                    f"{where}, line {number}, column {c + 1}: unknown character {ch!r} (use # . C H E)"
+                    f"{where}, line {number}, column {c + 1}: unknown character {ch!r} (use # . C H E B)"
                 )
         if len(line) != SIZE:
             raise MazeFormatError(f"{where}, line {number}: has {len(line)} characters, expected {SIZE}")
@@ -438,6 +443,87 @@ def stub_mask(mazes: torch.Tensor) -> torch.Tensor:
 def _pad(mask: torch.Tensor) -> torch.Tensor:
     """Pad a (B, 7, 7) bool mask with one ring of False (the border is a wall)."""
     return torch.nn.functional.pad(mask, (1, 1, 1, 1), value=False)
+
+
+# --- The training pool ------------------------------------------------------------
+@dataclass(frozen=True)
+class PoolConfig:
+    """What the training pool is made of; main_train.py's flags of the same names set it."""
+
+    mazes: int = 20000  # --train-mazes
+    stub_mazes: float = 0.75  # share of bonus mazes (one or two stubs, each hiding a bonus)
+    stub_humans: float = 0.0  # chance that a stub holds a visible human instead of a bonus
+    drop_items: float = 0.25  # chance that each crop or human is taken away (covers after-harvest states)
+    bonus_reward: float = BONUS_REWARD  # --stub-bonus
+
+    # The keys a weights file's info records (main_train.training_info) for the fields they set.
+    INFO_KEYS = {"stub_mazes": "stub_mazes", "stub_humans": "stub_humans", "stub_bonus": "bonus_reward"}
+
+    @classmethod
+    def from_info(cls, info: dict, mazes: int | None = None) -> PoolConfig:
+        """The pool a weights file's agent trained on (a key it doesn't record keeps its default).
+
+        Raises ValueError, naming the flag, if the recorded values make no pool.
+        """
+        fields = {field: info[key] for key, field in cls.INFO_KEYS.items() if key in info}
+        if mazes is not None:
+            fields["mazes"] = mazes
+        config = cls(**fields)
+        problem = config.problem()
+        if problem:
+            raise ValueError(problem)
+        return config
+
+    def problem(self) -> str | None:
+        """What is wrong with these values, as the flag that sets them would say it; None if nothing."""
+        for flag, value in (("--stub-mazes", self.stub_mazes), ("--stub-humans", self.stub_humans),
+                            ("--drop-items", self.drop_items)):
+            if not (isinstance(value, (int, float)) and 0 <= value <= 1):
+                return f"{flag} must be between 0 and 1"
+        if not (isinstance(self.mazes, int) and self.mazes >= 1):
+            return "--train-mazes must be at least 1"
+        if not isinstance(self.bonus_reward, (int, float)):
+            return "--stub-bonus must be a number"
+        return None
+
+
+def make_pool(config: PoolConfig, rng: np.random.Generator) -> tuple[torch.Tensor, Transitions]:
+    """The training mazes and every transition in them."""
+    mazes = [make_training_maze(rng, config.stub_mazes, config.stub_humans) for _ in range(config.mazes)]
+    mazes = torch.tensor(np.stack(mazes))
+    # Take some items away, so that states after a harvest are in the data too.
+    items = (mazes == CROP) | (mazes == HUMAN) | (mazes == BONUS)
+    drop = items & (torch.tensor(rng.random(mazes.shape)) < config.drop_items)
+    mazes[drop] = torch.where(mazes[drop] == BONUS, WALL, EMPTY)  # a taken bonus caves in
+    return mazes, transitions(mazes, config.bonus_reward)
+
+
+def inspect_pool(config: PoolConfig, seed: int) -> dict:
+    """What the training pool holds: the data, laid open like the reward.
+
+    The same pool that main_train.py trains on with this seed. Maps are 7x7
+    lists: the fraction of pool mazes in which each cell is open (a hidden
+    bonus looks open), holds a human, a crop, a hidden bonus.
+    """
+    mazes, trans = make_pool(config, np.random.default_rng(seed))
+    entered = mazes[trans.maze, trans.next_pos[:, 0], trans.next_pos[:, 1]]  # the cell each move ends on
+    human_rewards = trans.reward[entered == HUMAN].unique()
+    in_stub = stub_mask(mazes) & (mazes == HUMAN)
+
+    def fraction(mask: torch.Tensor) -> list[list[float]]:
+        return mask.double().mean(dim=0).tolist()
+
+    return {
+        "mazes": len(mazes),
+        "transitions": len(trans),
+        "human_step_rewards": sorted(human_rewards.tolist()),
+        "mazes_with_human_in_stub": int(in_stub.any(dim=2).any(dim=1).sum()),
+        "mazes_with_bonus": int((mazes == BONUS).any(dim=2).any(dim=1).sum()),
+        "open_fraction": fraction(mazes != WALL),
+        "human_fraction": fraction(mazes == HUMAN),
+        "crop_fraction": fraction(mazes == CROP),
+        "bonus_fraction": fraction(mazes == BONUS),
+    }
 
 
 # --- Rollouts ---------------------------------------------------------------------

@@ -1,24 +1,83 @@
-"""The Q-network, and saving and loading it safely."""
+"""The Q-network: what it reads, how it acts, what it learns from, and its weights files.
+
+    to_input / channels_to_input   a maze and the agent's cell -> the network's input
+    make_q_network                 the MLP
+    greedy_policy                  how the agent acts: the action with the highest Q-value
+    td_loss                        what training pulls the Q-values toward (main_train.py)
+    save_agent / load_agent        weights files, written atomically and loaded safely
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+import maze_env as env
+from atomic_write import write_atomically
+
+ROOT = Path(__file__).resolve().parent
+SHIPPED_WEIGHTS = ROOT / "weights" / "agent.pt"  # the agent the workshop is about
+CONTROL_WEIGHTS = ROOT / "weights" / "control.pt"  # an agent trained without the flaw (spoilers/README.md)
 
 INPUT_SIZE = 4 * 7 * 7 + 7 + 7  # four one-hot 7x7 channels, then the agent's row and column
 N_ACTIONS = 4
 FORMAT = "maze-q-network/1"
 
 
-class WeightsError(Exception):
-    """A weights file that is missing, damaged, unsafe or of the wrong shape."""
+# --- How a maze becomes the network's input ------------------------------------------
+def channels_to_input(
+    walls: torch.Tensor, crops: torch.Tensor, humans: torch.Tensor, exits: torch.Tensor, position: torch.Tensor
+) -> torch.Tensor:
+    """Concatenate four (B, 7, 7) channels and the agent's cells into (B, 210) inputs.
+
+    The channels may be fractional: maze_dream.py feeds it walls that are
+    "0.3 of a wall" so that gradients can flow into them. position is (B, 2)
+    long (row, column), or (B, 2, 7) floats: a probability for each row and
+    each column, for dreams that move the agent too.
+    """
+    b = walls.shape[0]
+    dtype = walls.dtype if walls.is_floating_point() else torch.float32
+    if position.is_floating_point():
+        rows, cols = position[:, 0], position[:, 1]
+    else:
+        rows, cols = F.one_hot(position[:, 0], env.SIZE), F.one_hot(position[:, 1], env.SIZE)
+    parts = [walls, crops, humans, exits, rows, cols]
+    return torch.cat([p.reshape(b, -1).to(dtype) for p in parts], dim=1)
 
 
+def to_input(maze, position) -> torch.Tensor:
+    """Encode a maze and the agent's position as the network's input vector.
+
+    Four one-hot 7x7 channels, each flattened row by row: walls, crops, humans,
+    the exit; then the agent's row (one-hot, 7) and column (one-hot, 7): 210
+    numbers. The lecture's example maze
+
+        [[1, 0, 1, 1, 1, 1, 1],
+         [1, 0, 1, 0, 0, 0, 1],
+         [1, 0, 1, 0, 2, 0, 1],
+         [1, 0, 1, 0, 1, 0, 1],
+         [1, 1, 1, 0, 1, 1, 1],
+         [0, 0, 0, 0, 1, 0, 0],
+         [3, 1, 1, 1, 1, 1, -1]]
+
+    has walls where it holds 0, a crop at (2, 4), a human at (6, 0) and the
+    exit at (6, 6). Accepts one maze (7, 7) with position (2,), giving (210,),
+    or a batch (B, 7, 7) with positions (B, 2), giving (B, 210).
+    """
+    maze = torch.as_tensor(maze)
+    position = torch.as_tensor(position, dtype=torch.long)
+    single = maze.dim() == 2
+    if single:
+        maze, position = maze[None], position[None]
+    x = channels_to_input(maze == env.WALL, maze == env.CROP, maze == env.HUMAN, maze == env.EXIT, position)
+    return x[0] if single else x
+
+
+# --- The network and how it acts ------------------------------------------------------
 def make_q_network(hidden: int = 256, layers: int = 3) -> nn.Sequential:
     """An MLP from the to_input vector to one Q-value per action."""
     sizes = [INPUT_SIZE] + [hidden] * layers
@@ -29,30 +88,63 @@ def make_q_network(hidden: int = 256, layers: int = 3) -> nn.Sequential:
     return nn.Sequential(*modules)
 
 
+def greedy_policy(net: nn.Module):
+    """policy(mazes, positions) -> the action with the highest Q-value (for maze_env.rollout_batch)."""
+    device = next(net.parameters()).device
+
+    @torch.no_grad()
+    def policy(mazes: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        return net(to_input(mazes, positions).to(device)).argmax(dim=1).cpu()
+
+    return policy
+
+
+# --- What it learns from --------------------------------------------------------------
+def td_loss(
+    net: nn.Module, target_net: nn.Module, mazes: torch.Tensor, trans: env.Transitions,
+    i: torch.Tensor, gamma: float,
+) -> torch.Tensor:
+    """Huber loss between Q(s, a) and the double-DQN target for the transitions i, encoded on demand.
+
+    The target is r + gamma * Q_target(s', argmax_a' Q(s', a')), and just r
+    when the move ends the episode.
+    """
+    maze, pos, action = mazes[trans.maze[i]], trans.pos[i], trans.action[i]
+    with torch.no_grad():
+        next_x = to_input(env.next_mazes(maze, pos, action), trans.next_pos[i])
+        best = net(next_x).argmax(dim=1, keepdim=True)  # double DQN: the online net picks the action,
+        next_q = target_net(next_x).gather(1, best).squeeze(1)  # the target net values it
+        target = trans.reward[i] + gamma * next_q * (~trans.done[i])
+    q = net(to_input(maze, pos)).gather(1, action[:, None]).squeeze(1)
+    return F.smooth_l1_loss(q, target)
+
+
+class TrainingDiverged(Exception):
+    """The loss or the weights became NaN or inf."""
+
+
+def check_finite(net: nn.Module) -> None:
+    """Raise TrainingDiverged if any weight is NaN or inf (the last update comes after the last loss check)."""
+    for name, tensor in net.state_dict().items():
+        if not torch.isfinite(tensor).all():
+            raise TrainingDiverged(f"the trained weights hold NaN or inf ({name}); try a lower --lr")
+
+
+# --- Weights files --------------------------------------------------------------------
+class WeightsError(Exception):
+    """A weights file that is missing, damaged, unsafe or of the wrong shape."""
+
+
 def save_agent(net: nn.Sequential, path: Path, info: dict | None = None) -> None:
     """Save the weights atomically: a killed run never leaves a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    hidden = net[0].out_features
-    layers = (len(net) - 1) // 2
     blob = {
         "format": FORMAT,
-        "hidden": hidden,
-        "layers": layers,
+        "hidden": net[0].out_features,
+        "layers": (len(net) - 1) // 2,
         "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
         "info": dict(info or {}),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; weights are meant to be shared
-        with os.fdopen(fd, "wb") as f:
-            torch.save(blob, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(Path(path), lambda f: torch.save(blob, f))
 
 
 def load_agent(path: Path, device: str = "cpu") -> tuple[nn.Sequential, dict]:

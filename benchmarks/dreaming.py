@@ -9,7 +9,7 @@ Queries: network evaluations spent per maze in which the agent is confirmed
 to harvest a human. Dreaming costs 2 * steps * dreams (a forward and a
 backward per step) plus one rollout per verified maze, counted at
 env.MAX_STEPS (an upper bound), as maze_dream.py --random-search counts it.
-Random search costs one query per rollout step (dream_check.random_search),
+Random search costs one query per rollout step (dream_maps.random_search),
 on random training mazes and on random wall patterns, as maze_dream.py
 --random-search compares them. Goal: dreaming needs >= 10x fewer queries
 than random search over training mazes (the family the dreams are completed
@@ -24,7 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-import dream_check
+import dream_maps
+import dream_verify
 import maze_dream
 import maze_env as env
 from model import WeightsError, load_agent, make_q_network
@@ -34,8 +35,8 @@ from .common import Settings, best_of, goal_word, profile_top, ratio_line, secti
 
 SPEED_GOAL = 20.0
 QUERY_GOAL = 10.0
-BASELINES = (("random training mazes", env.make_training_maze),
-             ("random wall patterns", dream_check.random_wall_maze))
+BASELINES = (("random training mazes", env.make_plain_maze),
+             ("random wall patterns", dream_maps.random_wall_maze))
 GOAL_BASELINE = "random training mazes"
 
 
@@ -95,7 +96,7 @@ def run(settings: Settings, trained: nn.Module | None = None, trained_how: str =
 
     # Queries per confirmed human-harvesting maze.
     start = time.perf_counter()
-    verdict = dream_check.verify(net, dreams, settings.seed)
+    verdict = dream_verify.verify(net, dreams, settings.seed)
     verify_s = time.perf_counter() - start
     confirmed = sum(verdict.confirmed)
     verified = sum(m is not None for m in verdict.mazes)
@@ -107,7 +108,7 @@ def run(settings: Settings, trained: nn.Module | None = None, trained_how: str =
     rng = np.random.default_rng([settings.seed, 4])
     searches = {}
     for name, make in BASELINES:
-        r = dream_check.random_search(net, make, n_random, rng)
+        r = dream_maps.random_search(net, make, n_random, rng)
         searches[name] = r
         rows.append([f"random search: {name}", n_random, f"{r['queries']:,}", r["found"],
                      f"{r['queries_per_found']:,.1f}" if r["found"] else f"none found in {n_random}"])

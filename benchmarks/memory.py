@@ -40,7 +40,7 @@ def describe(kind: str, quick: bool) -> str:
 
 def child(kind: str, quick: bool, seed: int, weights: str) -> dict:
     """Do one row's work in this process and return its peak RSS."""
-    import dream_check
+    import dream_verify
     import main_train
     import maze_dream
     from model import make_q_network
@@ -58,7 +58,7 @@ def child(kind: str, quick: bool, seed: int, weights: str) -> dict:
         net.requires_grad_(False)
         steps = 10 if quick else maze_dream.parse_args([]).steps
         dreams = maze_dream.dream(net, maze_dream.atlas_targets(), wall_locations_gradient, steps)
-        dream_check.verify(net, dreams, seed)
+        dream_verify.verify(net, dreams, seed)
     return {"kind": kind, "peak_rss_mib": peak_rss_mib()}
 
 

@@ -21,6 +21,7 @@ import time
 
 import torch
 
+import evaluation
 import main_train
 
 from .common import Settings, StepClock, same_global_torch_state, section, table
@@ -28,7 +29,7 @@ from .common import Settings, StepClock, same_global_torch_state, section, table
 EXIT_MIN = 0.98
 IN_DIST_HUMAN_MAX = 0.01
 OOD_HUMAN_MIN = 0.8
-IN_DIST, OOD = main_train.PLAIN_MAZES, main_train.STUB_BESIDE
+IN_DIST, OOD = evaluation.PLAIN_MAZES, evaluation.STUB_BESIDE
 
 
 def meets(exit_rate: float, in_dist_human: float, ood_human: float) -> bool:
@@ -63,7 +64,7 @@ def criteria_met_at(curve: dict, clock: StepClock, start: float, end: float) -> 
 def run(settings: Settings) -> dict:
     section("3. Time to a good agent: default training, and scaling with the number of training mazes")
     n_eval = 100 if settings.quick else main_train.parse_args([]).eval_mazes
-    families = main_train.eval_families(settings.seed, n_eval)
+    families = evaluation.eval_families(settings.seed, n_eval)
     rows, results, default_net = [], [], None
     for extra in configurations(settings):
         args = main_train.parse_args(["--seed", str(settings.seed), "--no-examples", *extra])
@@ -72,7 +73,7 @@ def run(settings: Settings) -> dict:
             start = time.perf_counter()
             net, curve = main_train.train(args, log=lambda *a: pool_done.append(time.perf_counter()))
             end = time.perf_counter()
-        rates = {k: main_train.evaluate(net, families[k]) for k in (IN_DIST, OOD)}
+        rates = {k: evaluation.evaluate(net, families[k]) for k in (IN_DIST, OOD)}
         met = criteria_met_at(curve, clock, start, end)
         exit_rate, in_human = rates[IN_DIST]["exit_rate"], rates[IN_DIST]["human_rate"]
         ood_human = rates[OOD]["human_rate"]

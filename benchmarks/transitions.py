@@ -28,7 +28,7 @@ def run(settings: Settings) -> list[dict]:
     rng = np.random.default_rng([settings.seed, 1])
     rows, results = [], []
     for n in sizes:
-        mazes = torch.tensor(np.stack([env.make_training_maze(rng) for _ in range(n)]))
+        mazes = torch.tensor(np.stack([env.make_plain_maze(rng) for _ in range(n)]))
         env.transitions(mazes)  # warm-up: first calls pay for allocations
         # Interleave the two so that a burst of other work on the machine hits both alike.
         loop_repeats = 1 if n > 2000 or settings.quick else 2

@@ -22,8 +22,7 @@ import torch
 from torch import nn
 
 import maze_env as env
-from main_train import channels_to_input
-from model import INPUT_SIZE, make_q_network
+from model import INPUT_SIZE, channels_to_input, make_q_network
 from spoilers.solutions import wall_locations_gradient as reference
 
 GradientFn = Callable[..., torch.Tensor]

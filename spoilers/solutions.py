@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from main_train import channels_to_input
+from model import channels_to_input
 
 
 def wall_locations_gradient(

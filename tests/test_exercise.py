@@ -19,7 +19,7 @@ import pytest
 import torch
 
 import maze_dream
-from main_train import channels_to_input
+from model import channels_to_input
 from model import make_q_network
 from spoilers import diagnose, solutions
 

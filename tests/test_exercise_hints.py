@@ -24,7 +24,7 @@ import pytest
 import torch
 
 import maze_dream
-from main_train import channels_to_input
+from model import channels_to_input
 from spoilers import diagnose, solutions
 from test_exercise import EXERCISE, ROOT, SOLUTION, Edited, drift, function_parts, split_todo
 

@@ -419,7 +419,7 @@ def test_generated_mazes_round_trip_through_text(specs, newline, bom, trailing, 
     mazes = []
     for seed, family in specs:
         rng = np.random.default_rng(seed)
-        mazes.append(env.make_training_maze(rng) if family == "training" else env.make_ood_maze(rng))
+        mazes.append(env.make_plain_maze(rng) if family == "training" else env.make_ood_maze(rng))
     text = ("\n" * (blank_lines + 1)).join(env.format_maze(m) for m in mazes)
     text = ("\ufeff" if bom else "") + text.replace("\n", trailing + "\n").replace("\n", newline)
     back = env.parse_mazes(text)

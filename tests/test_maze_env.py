@@ -20,7 +20,7 @@ LECTURE_MAZE = np.array([
 
 def training_mazes(n, seed=0):
     rng = np.random.default_rng(seed)
-    return [env.make_training_maze(rng) for _ in range(n)]
+    return [env.make_plain_maze(rng) for _ in range(n)]
 
 
 def test_training_mazes_are_trees_with_items_in_every_dead_end():
@@ -170,7 +170,7 @@ def test_step_on_hand_made_maze():
 
 def random_batch(seed, n=60):
     rng = np.random.default_rng(seed)
-    mazes = [env.make_training_maze(rng) for _ in range(n // 2)] + [env.make_ood_maze(rng) for _ in range(n // 2)]
+    mazes = [env.make_plain_maze(rng) for _ in range(n // 2)] + [env.make_ood_maze(rng) for _ in range(n // 2)]
     for maze in mazes[::3]:
         env.add_stub(maze, rng, env.BONUS)  # a hidden bonus, as in the training pool
     mazes = torch.tensor(np.stack(mazes))

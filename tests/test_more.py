@@ -9,7 +9,7 @@ import torch
 import maze_dream as md
 import maze_dream_more as more
 import maze_env as env
-from main_train import channels_to_input
+from model import channels_to_input
 from model import make_q_network
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+import evaluation
 import main_train
 import maze_env as env
 from model import WeightsError, load_agent, make_q_network, save_agent
@@ -51,7 +52,7 @@ def test_to_input_on_the_lecture_maze():
 
 def test_to_input_batch_equals_singles():
     rng = np.random.default_rng(0)
-    mazes = [env.make_training_maze(rng) for _ in range(5)]
+    mazes = [env.make_plain_maze(rng) for _ in range(5)]
     pos = [(0, 0), (2, 2), (6, 5), (0, 1), (4, 4)]
     batch = main_train.to_input(torch.tensor(np.stack(mazes)), torch.tensor(pos))
     for i in range(5):
@@ -120,7 +121,7 @@ def bump_rate(net, mazes):
 
 def test_short_training_learns_and_is_reproducible(tmp_path, one_thread):
     args = short_args(tmp_path)
-    mazes = main_train.eval_families(9, 200)[main_train.PLAIN_MAZES]
+    mazes = evaluation.eval_families(9, 200)[evaluation.PLAIN_MAZES]
     before = bump_rate(make_q_network(64), mazes)
     net_a, curve = main_train.train(args, log=lambda *a: None)
     net_b, _ = main_train.train(args, log=lambda *a: None)
@@ -180,21 +181,22 @@ def test_inspect_default_pool_pays_no_human_and_has_none_in_stubs(monkeypatch):
     The maps are checked against a direct count over the same pool, maze by maze.
     """
     args = main_train.parse_args([])
+    config = main_train.pool_config(args)
     pools = []  # the pool inspect_pool builds, kept: building 20000 mazes twice would double the test's time
-    make_pool = main_train.make_pool
+    make_pool = env.make_pool
 
-    def make_pool_and_keep(pool_args, rng):
+    def make_pool_and_keep(pool_config, rng):
         # The pool train builds: these flags, a generator fresh from the seed.
-        assert pool_args is args and rng.bit_generator.state == np.random.default_rng(args.seed).bit_generator.state
-        pools.append(make_pool(pool_args, rng))
+        assert pool_config == config and rng.bit_generator.state == np.random.default_rng(args.seed).bit_generator.state
+        pools.append(make_pool(pool_config, rng))
         return pools[-1]
 
-    monkeypatch.setattr(main_train, "make_pool", make_pool_and_keep)
-    report = json.loads(json.dumps(main_train.inspect_pool(args)))  # what --json prints
+    monkeypatch.setattr(env, "make_pool", make_pool_and_keep)
+    report = json.loads(json.dumps(env.inspect_pool(config, args.seed)))  # what --json prints
     assert report["human_step_rewards"] and all(r < 0 for r in report["human_step_rewards"])
     assert report["mazes_with_human_in_stub"] == 0
     (mazes, trans), = pools
-    assert report["mazes"] == len(mazes) == args.train_mazes and report["transitions"] == len(trans)
+    assert report["mazes"] == len(mazes) == args.train_mazes == env.PoolConfig().mazes and report["transitions"] == len(trans)
     counts = {"open_fraction": np.zeros((7, 7)), "human_fraction": np.zeros((7, 7)), "crop_fraction": np.zeros((7, 7))}
     for maze in mazes.numpy():
         counts["open_fraction"] += maze != env.WALL

@@ -1,4 +1,4 @@
-"""dream_check: the warning map, the blind spots, the confirmation mazes and --save-mazes.
+"""dream_verify and dream_maps: the warning map, the blind spots, the confirmation mazes and --save-mazes.
 
 Small random networks with fixed seeds stand in for the agents, so that these
 tests hold whichever agents are shipped; the one test of the shipped agent
@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-import dream_check
+import dream_maps
+import dream_verify
 import main_train
 import maze_dream
 import maze_env as env
@@ -41,7 +42,7 @@ def test_warning_maps_count_every_approach_of_every_cell():
     rng = np.random.default_rng(0)
     greedy, confirmed = (rng.random(n) < 0.5).tolist(), (rng.random(n) < 0.3).tolist()
     dreams = fake_dreams(greedy)
-    maps = dream_check.warning_maps(dreams, dream_check.Verdict([None] * n, confirmed, [False] * n, [False] * n))
+    maps = dream_maps.warning_maps(dreams, dream_verify.Verdict([None] * n, confirmed, [False] * n, [False] * n))
     for r in range(env.SIZE):
         for c in range(env.SIZE):
             mine = [b for b, h in enumerate(dreams.targets.humans.tolist()) if h == [r, c]]
@@ -57,16 +58,16 @@ def test_warning_maps_count_every_approach_of_every_cell():
 
 def test_blind_spots_need_a_clear_difference_and_no_human_in_the_pool():
     nan = np.full((env.SIZE, env.SIZE), np.nan)
-    agent = dream_check.CellMaps(np.full((7, 7), 4), np.zeros((7, 7)), np.zeros((7, 7)))
-    control = dream_check.CellMaps(agent.approaches, np.zeros((7, 7)), np.zeros((7, 7)))
+    agent = dream_maps.CellMaps(np.full((7, 7), 4), np.zeros((7, 7)), np.zeros((7, 7)))
+    control = dream_maps.CellMaps(agent.approaches, np.zeros((7, 7)), np.zeros((7, 7)))
     agent.greedy[env.START] = control.greedy[env.START] = nan[0, 0]
     human = np.zeros((7, 7))
-    margin = dream_check.BLIND_SPOT_MARGIN
+    margin = dream_maps.BLIND_SPOT_MARGIN
     agent.greedy[1, 1] = margin  # a blind spot
     agent.greedy[3, 3] = 1.0  # a clear difference, but training shows humans there
     human[3, 3] = 0.01
     agent.greedy[5, 5], control.greedy[5, 5] = 0.75, 0.75 - margin / 2  # not a clear difference
-    spots = dream_check.blind_spots(agent, control, {"human_fraction": human.tolist(),
+    spots = dream_maps.blind_spots(agent, control, {"human_fraction": human.tolist(),
                                                      "open_fraction": np.ones((7, 7)).tolist()})
     assert [s["cell"] for s in spots] == [[1, 1]]
     assert spots[0]["agent_greedy"] - spots[0]["control_greedy"] == pytest.approx(margin)
@@ -76,7 +77,7 @@ def test_blind_spots_need_a_clear_difference_and_no_human_in_the_pool():
 def test_maze_with_human_at_an_odd_cell_is_a_stub_beside_the_path(cell):
     rng = np.random.default_rng(cell)
     for _ in range(3):
-        maze = dream_check.maze_with_human_at(rng, cell)
+        maze = dream_maps.maze_with_human_at(rng, cell)
         assert maze is not None and maze[cell] == env.HUMAN
         env.check_maze(maze)
         assert cell in env.stubs(maze) and env.stub_beside_path(maze)
@@ -87,41 +88,43 @@ def test_maze_with_human_at_an_odd_cell_is_a_stub_beside_the_path(cell):
 
 def test_no_stub_can_open_where_a_training_maze_has_no_wall_to_open():
     rng = np.random.default_rng(0)
-    assert dream_check.maze_with_human_at(rng, (2, 2), tries=50) is None  # a room: always open
-    assert dream_check.maze_with_human_at(rng, (3, 2), tries=50) is None  # between two rooms: a corridor or a wall
+    assert dream_maps.maze_with_human_at(rng, (2, 2), tries=50) is None  # a room: always open
+    assert dream_maps.maze_with_human_at(rng, (3, 2), tries=50) is None  # between two rooms: a corridor or a wall
 
 
 def test_confirmation_rolls_out_both_agents_per_blind_spot(one_thread):
     torch.manual_seed(0)
     nets = {"agent": make_q_network(32, 2), "control": make_q_network(32, 2)}
     spots = [{"cell": [3, 3]}, {"cell": [2, 2]}]
-    family = dream_check.confirm(spots, nets, seed=0, n=20)
+    family = dream_maps.confirm(spots, nets, seed=0, n=20)
     assert spots[1]["confirmation"] is None  # a room can't be a stub
     for result in (spots[0]["confirmation"], family):
         assert result["mazes"] == 20
         for role in nets:
             assert 0 <= result[role]["human_rate"] <= 1 and 0 <= result[role]["exit_rate"] <= 1
-    text = dream_check.format_confirmation(spots, family)
+    text = dream_maps.format_confirmation(spots, family)
     assert "human in a stub at (3, 3)" in text and "no stub can open there" in text
 
 
-def test_pool_args_come_from_the_weights_info():
+def test_the_pool_comes_from_the_weights_info():
     info = {"seed": 3, "steps": 10, "hidden": 16, "layers": 2, "stub_mazes": 0.5, "stub_humans": 0.1,
             "stub_bonus": 1.0, "route": "planted"}  # a key main_train no longer has is ignored
-    args, argv = dream_check.pool_args(info, train_mazes=50)
-    assert (args.seed, args.stub_mazes, args.stub_humans, args.stub_bonus, args.train_mazes) == (3, 0.5, 0.1, 1.0, 50)
-    assert "--route" not in argv and "--hidden" not in argv  # only the flags that shape the pool
-    defaults, argv = dream_check.pool_args({})  # old weights record nothing: main_train's defaults
-    assert argv == [] and vars(defaults) == vars(main_train.parse_args([]))
-    with pytest.raises(dream_check.PoolError, match=r"\(--stub-humans must be between 0 and 1\)$"):
-        dream_check.pool_args({"stub_humans": 5})
+    config = dream_maps.pool_config(info, train_mazes=50)
+    assert config == env.PoolConfig(mazes=50, stub_mazes=0.5, stub_humans=0.1, bonus_reward=1.0)
+    assert dream_maps.inspect_command(info, 50) == ("python main_train.py --inspect --seed 3 --stub-mazes 0.5 "
+                                                    "--stub-humans 0.1 --stub-bonus 1.0 --train-mazes 50")
+    # Old weights record nothing: main_train's defaults, the pool its flags make.
+    assert dream_maps.pool_config({}) == main_train.pool_config(main_train.parse_args([])) == env.PoolConfig()
+    assert dream_maps.inspect_command({}) == "python main_train.py --inspect"
+    with pytest.raises(dream_maps.PoolError, match=r"\(--stub-humans must be between 0 and 1\)$"):
+        dream_maps.pool_config({"stub_humans": 5})
 
 
 def test_saved_mazes_read_back(tmp_path):
     rng = np.random.default_rng(0)
     mazes = [env.make_ood_maze(rng) for _ in range(3)]
     path = tmp_path / "out" / "m.txt"
-    dream_check.save_mazes(mazes, path)
+    dream_verify.save_mazes(mazes, path)
     assert [m.tolist() for m in env.read_maze_file(path)] == [m.tolist() for m in mazes]
     assert "\n\n" in path.read_text() and sorted(p.name for p in path.parent.iterdir()) == ["m.txt"]
 
@@ -137,8 +140,8 @@ def tiny_agents(tmp_path) -> tuple[Path, Path]:
 
 
 def test_all_json_carries_the_maps_and_the_blind_spots(tiny_agents, tmp_path, monkeypatch, capsys, one_thread):
-    bank = dream_check.maze_bank
-    monkeypatch.setattr(dream_check, "maze_bank", lambda rng, n=300: bank(rng, 300))  # a smaller bank: faster
+    bank = dream_verify.maze_bank
+    monkeypatch.setattr(dream_verify, "maze_bank", lambda rng, n=300: bank(rng, 300))  # a smaller bank: faster
     agent, control = tiny_agents
     saved, png = tmp_path / "m.txt", tmp_path / "map.png"
     code = maze_dream.main(["--solution", "--all", "--json", "--weights", str(agent), "--control", str(control),
@@ -156,7 +159,7 @@ def test_all_json_carries_the_maps_and_the_blind_spots(tiny_agents, tmp_path, mo
     assert isinstance(report["blind_spots"], list) and report["blind_spot_rule"]
     for spot in report["blind_spots"]:
         assert report["pool"]["human_fraction"][spot["cell"][0]][spot["cell"][1]] == 0
-        assert spot["agent_greedy"] - spot["control_greedy"] >= dream_check.BLIND_SPOT_MARGIN - 1e-9
+        assert spot["agent_greedy"] - spot["control_greedy"] >= dream_maps.BLIND_SPOT_MARGIN - 1e-9
         assert "confirmation" in spot
     assert png.read_bytes().startswith(b"\x89PNG")
     if report["confirmed"] == 0:  # nothing to save: no empty maze file either

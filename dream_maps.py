@@ -1,9 +1,7 @@
-"""Checking what dreaming found: does the agent really fall for the dream, where, and why?
+"""Where does dreaming find a way to make the agent harvest, and why? The machinery of maze_dream.py --all.
 
-maze_dream.py dreams; this module is the machinery behind its --verify and
---all (read maze_dream.py first):
-
-- verification: complete each dream into a valid maze and roll the agent out;
+- the atlas: one dream per human cell and side the agent comes from, each
+  verified in a completed maze (dream_verify.py);
 - the warning map: per human cell, how often the dream makes stepping onto the
   human the agent's greedy action, and how often a rollout confirms it, next
   to a control agent trained without the flaw;
@@ -17,179 +15,23 @@ maze_dream.py dreams; this module is the machinery behind its --verify and
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import os
 import sys
-import tempfile
-import textwrap
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 from torch import nn
 
-import main_train
 import maze_env as env
-from main_train import greedy_policy
-
-if TYPE_CHECKING:  # only for type hints: maze_dream imports this module, not the other way round
-    from maze_dream import Dreams
-
-
-# --- From a dream to a maze ---------------------------------------------------------------
-def neighbourhood(target_cells: list[tuple[int, int]]) -> np.ndarray:
-    """Cells at most one step from any of the given cells."""
-    mask = np.zeros((env.SIZE, env.SIZE), dtype=bool)
-    for r, c in target_cells:
-        mask[r, c] = True
-        for dr, dc in env.MOVES:
-            if 0 <= r + dr < env.SIZE and 0 <= c + dc < env.SIZE:
-                mask[r + dr, c + dc] = True
-    return mask
+from dream_targets import Dreams
+from dream_verify import Verdict, summary
+from evaluation import STUB_BESIDE, eval_families, evaluate
+from figures import percent, save_figure, warning_figure
+from model import greedy_policy
 
 
-def threshold_maze(walls: torch.Tensor, human: tuple[int, int]) -> np.ndarray:
-    """The dream as a maze: a wall where the channel is above 0.5, the human, the exit."""
-    maze = np.where(walls.numpy() > 0.5, env.WALL, env.EMPTY)
-    maze[human] = env.HUMAN
-    maze[env.EXIT_POS] = env.EXIT
-    return maze
-
-
-def shows_stub(maze: np.ndarray, human: tuple[int, int], agent: tuple[int, int]) -> bool:
-    """The human sits in a one-cell stub whose only way in is the agent's cell, a junction."""
-    degree = env.open_neighbours(maze)
-    return bool(degree[human] == 1 and degree[agent] >= 3)
-
-
-def complete_maze(
-    walls: torch.Tensor, human: tuple[int, int], agent: tuple[int, int], bank: np.ndarray, rng: np.random.Generator
-) -> np.ndarray | None:
-    """The training maze closest to the dream around the target, with the human put in.
-
-    Thresholding the whole dream leaves open fields that no training maze
-    has, where any agent gets lost. So we pick, from a bank of training
-    mazes, the one that best agrees with the dream on the cells next to the
-    human and the agent (agreement weighted by how sure the dream is,
-    |wall - 0.5|), among those where a shortest path from the start to the
-    exit that avoids the human passes the agent's cell: the agent has to walk
-    past the human, and never has to step on it. None if no maze in the bank
-    qualifies.
-    """
-    keep = neighbourhood([human, agent])
-    keep[human] = keep[agent] = False  # set below
-    w = walls.numpy()[keep]
-    agree = (bank[:, keep] == env.WALL) == (w > 0.5)
-    score = (agree * np.abs(w - 0.5)).sum(axis=1) + 1e-3 * rng.random(len(bank))  # random tie-break
-    open_ = torch.tensor(bank != env.WALL)
-    open_[:, agent[0], agent[1]] = True
-    open_[:, human[0], human[1]] = False  # the way to the exit must not go through the human
-    from_start, from_exit = distances(open_, env.START), distances(open_, env.EXIT_POS)
-    length = from_start[:, env.EXIT_POS[0], env.EXIT_POS[1]]
-    passes = (from_start[:, agent[0], agent[1]] + from_exit[:, agent[0], agent[1]] == length) & (length < UNREACHED)
-    if not passes.any():
-        return None
-    best = int(np.argmax(np.where(passes.numpy(), score, -np.inf)))
-    maze = bank[best].copy()
-    maze[agent] = env.EMPTY
-    maze[human] = env.HUMAN
-    return maze
-
-
-UNREACHED = 10_000
-
-
-def distances(open_: torch.Tensor, source: tuple[int, int]) -> torch.Tensor:
-    """Steps from source to every cell of a batch of (B, 7, 7) open-cell masks (UNREACHED if none)."""
-    d = torch.full(open_.shape, UNREACHED, dtype=torch.int16)
-    d[:, source[0], source[1]] = torch.where(open_[:, source[0], source[1]], 0, UNREACHED)
-    while True:  # relax until nothing changes: at most 49 rounds
-        padded = torch.nn.functional.pad(d, (1, 1, 1, 1), value=UNREACHED)
-        nearest = torch.minimum(
-            torch.minimum(padded[:, :-2, 1:-1], padded[:, 2:, 1:-1]),
-            torch.minimum(padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]),
-        )
-        new = torch.where(open_, torch.minimum(d, nearest + 1), UNREACHED)
-        if torch.equal(new, d):
-            return d
-        d = new
-
-
-def maze_bank(rng: np.random.Generator, n: int = 2000) -> np.ndarray:
-    """Training mazes to complete dreams with."""
-    return np.stack([env.make_training_maze(rng) for _ in range(n)])
-
-
-# --- Verification: does the agent fall for the completed maze? ---------------------------
-def harvests_target(net: nn.Module, mazes: list[np.ndarray], humans: list[tuple[int, int]]) -> list[bool]:
-    """Roll the agent out from (0, 0) in each maze: did it step onto the dreamed human?"""
-    if not mazes:
-        return []
-    episodes = env.rollout_batch(greedy_policy(net), torch.tensor(np.stack(mazes)))
-    return [human in episodes.path(i) for i, human in enumerate(humans)]
-
-
-@dataclass
-class Verdict:
-    mazes: list[np.ndarray | None]  # the completed maze of each dream (None: no valid completion)
-    confirmed: list[bool]  # the agent stepped onto the dreamed human
-    stub: list[bool]  # the thresholded dream shows a stub beside a junction
-    dead_end: list[bool]  # in the completed maze the human sits in a dead end (else it stands in a passage)
-
-
-def verify(net: nn.Module, dreams: Dreams, seed: int) -> Verdict:
-    rng = np.random.default_rng(seed)
-    bank = maze_bank(rng)
-    t = dreams.targets
-    mazes, stub = [], []
-    for b in range(len(t)):
-        human, agent = tuple(t.humans[b].tolist()), tuple(t.agents[b].tolist())
-        mazes.append(complete_maze(dreams.walls[b], human, agent, bank, rng))
-        stub.append(shows_stub(threshold_maze(dreams.walls[b], human), human, agent))
-    valid = [i for i, m in enumerate(mazes) if m is not None]
-    hits = harvests_target(net, [mazes[i] for i in valid], [tuple(t.humans[i].tolist()) for i in valid])
-    confirmed = [False] * len(t)
-    for i, hit in zip(valid, hits):
-        confirmed[i] = hit
-    dead_end = [m is not None and env.open_neighbours(m)[tuple(h)] == 1 for m, h in zip(mazes, t.humans.tolist())]
-    return Verdict(mazes, confirmed, stub, dead_end)
-
-
-def summary(verdict: Verdict) -> dict:
-    n = len(verdict.confirmed)
-    k = sum(verdict.confirmed)
-    return {"dreams": n, "confirmed": k, "confirmation_rate": k / n, "stub_rate": sum(verdict.stub) / n}
-
-
-def confirmed_mazes(verdict: Verdict) -> list[np.ndarray]:
-    """The completed maze of every confirmed dream."""
-    return [m for m, ok in zip(verdict.mazes, verdict.confirmed) if ok and m is not None]
-
-
-def save_mazes(mazes: list[np.ndarray], path: Path) -> None:
-    """Mazes in the maze file format (blank line between them), written atomically."""
-    write_atomically(path, lambda tmp: Path(tmp).write_text("\n\n".join(env.format_maze(m) for m in mazes) + "\n"))
-
-
-def write_atomically(path: Path, write: Callable[[str], None]) -> None:
-    """write(temporary name), then rename: a killed run never leaves half a file under the real name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; these are meant to be read
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
+# --- The atlas, as text ----------------------------------------------------------------------
 def format_atlas(dreams: Dreams, verdict: Verdict) -> str:
     """One character per dream, at the human's cell: best over approach directions.
 
@@ -205,6 +47,7 @@ def format_atlas(dreams: Dreams, verdict: Verdict) -> str:
             grid[r][c] = ch
     grid[0][0], grid[6][6] = "A", "E"
     return "\n".join("".join(row) for row in grid)
+
 
 
 # --- The warning map: where does dreaming find a way to make the agent harvest? ------------
@@ -248,16 +91,8 @@ def format_grids(grids: list[tuple[str, np.ndarray]], signed: bool = False) -> s
     return "\n".join("".join(f"{part:<{width}}" for part in line).rstrip() for line in zip(*blocks))
 
 
-def percent(v: float, signed: bool = False) -> str:
-    """'33', '+25', '0' (no sign on a zero difference), '-' for NaN."""
-    if np.isnan(v):
-        return "-"
-    points = round(100 * v)  # an int, so that -0.0 prints as 0
-    return f"{points:+d}" if signed and points else f"{points:d}"
-
-
 # --- The diagnosis: the agent's training data, cell by cell --------------------------------
-# The flags a weights file records (main_train.training_info) that shape the training pool.
+# The info keys of a weights file (main_train.training_info) that shape its training pool, as flags.
 POOL_FLAGS = ("seed", "stub_mazes", "stub_humans", "stub_bonus")
 
 
@@ -265,43 +100,35 @@ class PoolError(ValueError):
     """The weights file's training flags don't make a training pool."""
 
 
-def pool_args(info: dict, train_mazes: int | None = None) -> tuple[argparse.Namespace, list[str]]:
-    """main_train's arguments for the pool the agent trained on, and the flags taken from its weights file.
+def pool_config(info: dict, train_mazes: int | None = None) -> env.PoolConfig:
+    """The pool the agent trained on, from its weights file's info (PoolError if that makes none).
 
-    Weights written before a flag existed don't record it: main_train's default stands in.
+    Weights written before a flag existed don't record it: the default stands in.
     """
-    argv = []
-    for key in POOL_FLAGS:
-        if key in info:
-            argv += [f"--{key.replace('_', '-')}", str(info[key])]
-    if train_mazes is not None:
-        argv += ["--train-mazes", str(train_mazes)]
-    usage = io.StringIO()
     try:
-        with contextlib.redirect_stderr(usage):  # argparse prints usage and exits; we want one line
-            return main_train.parse_args(argv), argv
-    except SystemExit:
-        reason = usage.getvalue().strip().splitlines()[-1].split("error: ", 1)[-1]
-        raise PoolError(f"the training flags recorded in the weights file make no training pool ({reason})") from None
+        return env.PoolConfig.from_info(info, train_mazes)
+    except (TypeError, ValueError) as err:
+        raise PoolError(f"the training flags recorded in the weights file make no training pool ({err})") from None
 
 
-def inspect_command(argv: list[str]) -> str:
-    return " ".join(["python main_train.py --inspect", *argv])
+def inspect_command(info: dict, train_mazes: int | None = None) -> str:
+    """The command that shows the same pool: `python main_train.py --inspect` with the recorded flags."""
+    flags = [f"--{key.replace('_', '-')} {info[key]}" for key in POOL_FLAGS if key in info]
+    if train_mazes is not None:
+        flags.append(f"--train-mazes {train_mazes}")
+    return " ".join(["python main_train.py --inspect", *flags])
 
 
 def training_pool(info: dict, train_mazes: int | None = None, log=print) -> dict:
-    """main_train.inspect_pool for the pool these weights were trained on (about 10 s for 20,000 mazes)."""
-    args, argv = pool_args(info, train_mazes)
-    log(f"building the agent's training pool ({args.train_mazes} mazes), as `{inspect_command(argv)}` does...")
-    report = main_train.inspect_pool(args)
-    report["command"] = inspect_command(argv)
+    """env.inspect_pool for the pool these weights were trained on (about 10 s for 20,000 mazes)."""
+    config = pool_config(info, train_mazes)
+    command = inspect_command(info, train_mazes)
+    log(f"building the agent's training pool ({config.mazes} mazes), as `{command}` does...")
+    report = env.inspect_pool(config, info.get("seed", 0))
+    report["command"] = command
     return report
 
 
-# A blind spot: the agent's greedy rate exceeds the control's by at least this much over the cell's
-# approaches (with 2 to 4 approaches per cell, 0.5 is at least two of four, or one of two), and no
-# maze in the agent's training pool has a human there. The greedy rate, not the confirmed one, decides:
-# it is what dreaming itself says, before any maze is built; the confirmed rate is shown beside it.
 BLIND_SPOT_MARGIN = 0.5
 BLIND_SPOT_RULE = (f"the agent's greedy rate exceeds the control's by at least {BLIND_SPOT_MARGIN:.0%} "
                    "of the cell's approaches, and no maze in the agent's training pool has a human there")
@@ -347,7 +174,7 @@ def maze_with_human_at(rng: np.random.Generator, cell: tuple[int, int], tries: i
     backtracker maze; None if no maze in `tries` had room for it there.
     """
     for _ in range(tries):
-        maze = env.make_training_maze(rng)
+        maze = env.make_plain_maze(rng)
         if env.add_stub(maze, rng, env.HUMAN, beside_path=True, cell=cell):
             return maze
     return None
@@ -375,19 +202,19 @@ def confirm(spots: list[dict], nets: dict[str, nn.Module], seed: int, n: int = C
         mazes = mazes_with_human_at(seed, tuple(s["cell"]), n)
         s["confirmation"] = None if mazes is None else {
             "mazes": n, **{name: rates(net, mazes) for name, net in nets.items()}}
-    family = main_train.eval_families(seed, n)[main_train.STUB_BESIDE]
+    family = eval_families(seed, n)[STUB_BESIDE]
     return {"mazes": n, **{name: rates(net, family) for name, net in nets.items()}}
 
 
 def rates(net: nn.Module, mazes: torch.Tensor) -> dict:
-    r = main_train.evaluate(net, mazes)
+    r = evaluate(net, mazes)
     return {"human_rate": round(r["human_rate"], 4), "exit_rate": round(r["exit_rate"], 4)}
 
 
 def format_confirmation(spots: list[dict], family: dict) -> str:
     lines = [f"{'':<40}{'mazes':>6}" + "".join(f"{name + ': human':>16}{'exit':>7}" for name in ROLES)]
     for label, result in [(f"human in a stub at {tuple(s['cell'])}", s["confirmation"]) for s in spots] + [
-            (main_train.STUB_BESIDE + " (any cell)", family)]:
+            (STUB_BESIDE + " (any cell)", family)]:
         if result is None:
             lines.append(f"{label:<40}  no stub can open there in a training maze (only cells with both "
                          "coordinates odd can be one)")
@@ -432,7 +259,7 @@ def atlas_report(agent: Checked, control: Checked | None, info: dict, args: argp
     if control is None:
         print("\nNo control agent (--control): the blind spots need one to compare with.", file=sys.stderr)
         if args.png:
-            save_figure(warning_figure(report), args.png)
+            save_figure(warning_figure(report), args.png, dpi=100)
         return report
     diff = CellMaps(agent.maps.approaches, agent.maps.greedy - control.maps.greedy,
                     agent.maps.confirmed - control.maps.confirmed)
@@ -445,7 +272,7 @@ def atlas_report(agent: Checked, control: Checked | None, info: dict, args: argp
     if not args.json:
         print_diagnosis(diff, pool, spots, family)
     if args.png:
-        save_figure(warning_figure(report), args.png)
+        save_figure(warning_figure(report), args.png, dpi=100)
     return report
 
 
@@ -493,90 +320,6 @@ def print_diagnosis(diff: CellMaps, pool: dict, spots: list[dict], family: dict 
     print(format_confirmation(spots, family))
 
 
-# --- Pictures ----------------------------------------------------------------------------------
-# Figures are built with matplotlib.figure.Figure, not pyplot: no backend is chosen and no window opens, so
-# the same functions serve the scripts (which save PNGs) and the notebook (which shows them inline).
-def heatmaps_figure(dreams: Dreams) -> Figure:
-    """The dreamed wall channel(s) as heatmaps (at most 24)."""
-    n = min(len(dreams.targets), 24)
-    cols = min(n, 6)
-    rows = (n + cols - 1) // cols
-    fig = Figure(figsize=(2.2 * cols, 2.3 * rows))
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for b, ax in zip(range(n), axes.flat):
-        ax.imshow(dreams.walls[b].numpy(), cmap="Greys", vmin=0, vmax=1)
-        (hr, hc), (ar, ac) = dreams.targets.humans[b].tolist(), dreams.targets.agents[b].tolist()
-        ax.text(hc, hr, "H", ha="center", va="center", color="red", weight="bold")
-        ax.text(ac, ar, "A", ha="center", va="center", color="blue", weight="bold")
-        ax.set_title(f"H{(hr, hc)} A{(ar, ac)}", fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def warning_figure(report: dict) -> Figure:
-    """The warning maps of an atlas report (maze_dream.py --all) as heatmaps: a row per rate (greedy,
-    confirmed), a column per agent, then the difference and the training pool (when there is a control);
-    blind spots framed."""
-    checked = [report[role] for role in ROLES if role in report]
-    diff = report.get("difference")
-    cols = len(checked) + (2 if diff is not None else 0)
-    fig = Figure(figsize=(max(3.3 * cols, 6), 7.8))
-    axes = fig.subplots(2, cols, squeeze=False)
-    framed = [tuple(s["cell"]) for s in report.get("blind_spots", [])]
-    for row, rate in enumerate(("greedy", "confirmed")):
-        for col, who in enumerate(checked):
-            heatmap(axes[row, col], as_grid(who["maps"][rate]), f"{who['name']}\n% {rate}", "Reds", (0, 1))
-        if diff is not None:
-            heatmap(axes[row, 2], as_grid(diff[rate]), f"agent - control\npoints {rate}", "RdBu_r", (-1, 1), framed)
-    axes[0, 0].set_ylabel("greedy: after dreaming, stepping onto\nthe human is the greedy action", fontsize=9)
-    axes[1, 0].set_ylabel("confirmed: the agent steps onto the\nhuman in the completed maze", fontsize=9)
-    if diff is not None:
-        pool = report["pool"]
-        heatmap(axes[0, 3], as_grid(pool["open_fraction"]), "training pool\n% of mazes with the cell open",
-                "Blues", (0, 1), framed)
-        human = as_grid(pool["human_fraction"])  # at most a few %: its own colour scale, or it looks empty
-        heatmap(axes[1, 3], human, "training pool\n% of mazes with a human there", "Greens",
-                (0, max(np.nanmax(human), 0.01)), framed)
-    lines = ["Warning map: % of the approaches to each cell where the dream makes the agent step onto the human"]
-    if diff is not None:
-        lines.append("black frames: blind spots (" + BLIND_SPOT_RULE.replace("the agent's training pool", "its pool") + ")")
-    fig.suptitle("\n".join(textwrap.fill(line, int(11 * fig.get_figwidth())) for line in lines), fontsize=10)
-    fig.tight_layout(h_pad=2.5, rect=(0, 0, 1, 0.97))  # keep the panel titles clear of the suptitle
-    return fig
-
-
-def as_grid(values: list[list[float | None]]) -> np.ndarray:
-    """A 7x7 map from JSON lists back to floats, NaN where null."""
-    return np.array(values, dtype=float)
-
-
-def heatmap(ax, grid: np.ndarray, title: str, cmap: str, limits: tuple[float, float],
-            framed: list[tuple[int, int]] = ()) -> None:
-    """One 7x7 map with its percentages written in; start and exit marked."""
-    ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=limits[0], vmax=limits[1])
-    ax.set_facecolor("#dddddd")
-    signed = limits[0] < 0
-    for r in range(env.SIZE):
-        for c in range(env.SIZE):
-            v = grid[r, c]
-            text = {env.START: "start", env.EXIT_POS: "exit"}.get((r, c)) if np.isnan(v) else percent(v, signed)
-            strong = not np.isnan(v) and abs(v) > 0.6 * max(abs(limits[0]), limits[1])
-            ax.text(c, r, text or "", ha="center", va="center", fontsize=8, color="white" if strong else "black")
-    for r, c in framed:  # black outside, white inside: visible on dark and light cells alike
-        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=3.5))
-        ax.add_patch(Rectangle((c - 0.42, r - 0.42), 0.84, 0.84, fill=False, edgecolor="white", linewidth=1))
-    ax.set_xticks(range(env.SIZE))
-    ax.set_yticks(range(env.SIZE))
-    ax.tick_params(labelsize=7, length=0)
-    ax.set_title(title, fontsize=9)
-
-
-def save_figure(fig: Figure, path: Path) -> None:
-    write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
-
-
 # --- Random search: the baseline a dream must beat -------------------------------------------
 def random_wall_maze(rng: np.random.Generator, density: float = 0.35) -> np.ndarray:
     """Random walls, a few humans and crops, and an exit that can be reached without harvesting a human."""
@@ -613,7 +356,7 @@ def print_search_comparison(checked: list[Checked], n: int, steps: int, seed: in
         queries = 2 * steps * len(who.dreams.targets) + sum(m is not None for m in who.verdict.mazes) * env.MAX_STEPS
         cells.append(format_found(queries, sum(who.verdict.confirmed)))
     print(f"{'dreaming (atlas, verified)':<28}" + "".join(f"{c:>32}" for c in cells))
-    for name, make in (("random training mazes", env.make_training_maze), ("random wall patterns", random_wall_maze)):
+    for name, make in (("random training mazes", env.make_plain_maze), ("random wall patterns", random_wall_maze)):
         cells = []
         for who in checked:
             r = random_search(who.net, make, n, np.random.default_rng(seed + 1))  # the same mazes for each agent
