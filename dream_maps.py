@@ -315,7 +315,7 @@ def print_diagnosis(diff: CellMaps, pool: dict, spots: list[dict], family: dict 
         print("none")
         return
     print(format_blind_spots(spots))
-    print(f"\nConfirmation: fresh training mazes with a human in a stub at each blind spot, beside the shortest")
+    print("\nConfirmation: fresh training mazes with a human in a stub at each blind spot, beside the shortest")
     print("path (the evaluation's stub family, at that cell); rates are fractions of mazes:")
     print(format_confirmation(spots, family))
 

@@ -23,20 +23,17 @@ import numpy as np
 import torch
 
 import maze_env as env
-from atomic_write import write_atomically
 from evaluation import (BONUS_MAZES, EXAMPLES, eval_families, evaluate, family_table, format_table,
                         play_examples, read_examples)
 from model import (ROOT, SHIPPED_WEIGHTS, TrainingDiverged, WeightsError, check_finite, load_agent,
-                   make_q_network, save_agent, td_loss, to_input)
-
+                   make_q_network, save_agent, td_loss)
 from model import to_input  # noqa: F401 -- the lecture's `main_train.to_input`, defined in model.py
 
 
-# --- Training ---------------------------------------------------------------------
-POOL = env.PoolConfig()  # the training pool's defaults
-
-
 # --- Flags: every hyperparameter, with its default ---------------------------------
+POOL = env.PoolConfig()  # the training pool's defaults live with the pool, in maze_env.py
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=0, help="seed for mazes, initial weights and sampling")

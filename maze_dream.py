@@ -34,7 +34,8 @@ from torch import nn
 import dream_maps
 import dream_verify
 import maze_env as env
-from dream_targets import Dreams, Targets, atlas_targets, fixed_channels, lecture_target, make_targets
+from dream_targets import Dreams, Targets, atlas_targets, fixed_channels, make_targets
+from dream_targets import lecture_target  # noqa: F401 -- maze_dream.lecture_target(), as the notebook calls it
 from figures import heatmaps_figure, save_figure
 from model import CONTROL_WEIGHTS, SHIPPED_WEIGHTS, WeightsError, channels_to_input, greedy_policy, load_agent
 
@@ -315,8 +316,11 @@ def save_confirmed(verdict: dream_verify.Verdict, path: Path, out) -> None:
           f"re-check them with `python main_train.py --evaluate {path}`", file=out)
 
 
-def report_answer(dreams: Dreams, mistake) -> int:
-    """After dreaming: a line if the target's Q-value fell, a line naming the answer's mistake; the exit code."""
+def report_answer(dreams: Dreams, mistake: object | None) -> int:
+    """After dreaming: a line if the target's Q-value fell, a line naming the answer's mistake; the exit code.
+
+    mistake is what spoilers.diagnose found wrong with the answer (a Mistake), or None.
+    """
     fell = q_fell(dreams)
     if fell:
         hint = ""

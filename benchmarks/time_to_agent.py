@@ -16,10 +16,8 @@ prints them.
 
 from __future__ import annotations
 
-import argparse
 import time
 
-import torch
 
 import evaluation
 import main_train

@@ -7,9 +7,8 @@ each line is there.
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import ROOT
 
 EXPECTED = [
     r"^command: .*-m benchmarks --quick",

@@ -8,9 +8,6 @@ checks only what --save-mazes promises (the saved mazes re-evaluate as harvested
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +16,13 @@ import torch
 
 import dream_maps
 import dream_verify
+import evaluation
 import main_train
 import maze_dream
 import maze_env as env
+from helpers import ROOT, run_script, small_net
 from model import make_q_network, save_agent
 
-ROOT = Path(__file__).resolve().parent.parent
-SUBPROCESS_ENV = dict(os.environ, OMP_NUM_THREADS="1")  # a busy 2-core machine: one thread is faster
 
 
 def fake_dreams(greedy: list[bool]) -> maze_dream.Dreams:
@@ -93,15 +90,21 @@ def test_no_stub_can_open_where_a_training_maze_has_no_wall_to_open():
 
 
 def test_confirmation_rolls_out_both_agents_per_blind_spot(one_thread):
-    torch.manual_seed(0)
-    nets = {"agent": make_q_network(32, 2), "control": make_q_network(32, 2)}
+    nets = {"agent": small_net(0), "control": small_net(1)}
     spots = [{"cell": [3, 3]}, {"cell": [2, 2]}]
     family = dream_maps.confirm(spots, nets, seed=0, n=20)
     assert spots[1]["confirmation"] is None  # a room can't be a stub
-    for result in (spots[0]["confirmation"], family):
-        assert result["mazes"] == 20
-        for role in nets:
-            assert 0 <= result[role]["human_rate"] <= 1 and 0 <= result[role]["exit_rate"] <= 1
+    mazes = dream_maps.mazes_with_human_at(0, (3, 3), 20)
+    for maze in mazes.numpy():  # the mazes behind the numbers: a human in a stub at the cell, beside the path
+        assert maze[3, 3] == env.HUMAN and (3, 3) in env.stubs(maze) and env.stub_beside_path(maze)
+    expected = {"mazes": 20}
+    for role, net in nets.items():
+        r = evaluation.evaluate(net, mazes)
+        expected[role] = {"human_rate": round(r["human_rate"], 4), "exit_rate": round(r["exit_rate"], 4)}
+    assert spots[0]["confirmation"] == expected
+    stub_family = evaluation.eval_families(0, 20)[evaluation.STUB_BESIDE]
+    assert family == {"mazes": 20, **{role: {k: round(evaluation.evaluate(net, stub_family)[k], 4)
+                                             for k in ("human_rate", "exit_rate")} for role, net in nets.items()}}
     text = dream_maps.format_confirmation(spots, family)
     assert "human in a stub at (3, 3)" in text and "no stub can open there" in text
 
@@ -149,18 +152,25 @@ def test_all_json_carries_the_maps_and_the_blind_spots(tiny_agents, tmp_path, mo
     out = capsys.readouterr()
     assert code == 0, out.err
     report = json.loads(out.out)
-    for role in ("agent", "control"):
-        assert report[role]["dreams"] == len(maze_dream.atlas_targets()) and report[role]["confirmed"] >= 0
-        for key in ("approaches", "greedy", "confirmed"):
-            assert np.array(report[role]["maps"][key], dtype=float).shape == (env.SIZE, env.SIZE)
+    maps = {role: {key: np.array(report[role]["maps"][key], dtype=float) for key in ("approaches", "greedy",
+                                                                                     "confirmed")}
+            for role in ("agent", "control")}
+    for role, m in maps.items():  # the maps hold every dream, and count the confirmed ones the summary counts
+        assert report[role]["dreams"] == len(maze_dream.atlas_targets()) == m["approaches"].sum()
+        assert report[role]["confirmed"] == round(np.nansum(m["confirmed"] * m["approaches"]))
     for key in ("greedy", "confirmed"):
-        assert np.array(report["difference"][key], dtype=float).shape == (env.SIZE, env.SIZE)
-    assert np.array(report["pool"]["human_fraction"]).shape == (env.SIZE, env.SIZE)
-    assert isinstance(report["blind_spots"], list) and report["blind_spot_rule"]
-    for spot in report["blind_spots"]:
-        assert report["pool"]["human_fraction"][spot["cell"][0]][spot["cell"][1]] == 0
-        assert spot["agent_greedy"] - spot["control_greedy"] >= dream_maps.BLIND_SPOT_MARGIN - 1e-9
-        assert "confirmation" in spot
+        diff = np.array(report["difference"][key], dtype=float)
+        assert np.allclose(diff, maps["agent"][key] - maps["control"][key], atol=1e-3, equal_nan=True)
+    pool = env.inspect_pool(env.PoolConfig(mazes=200), seed=0)  # the flags recorded in a.pt, --pool-mazes 200
+    assert report["pool"]["human_fraction"] == pool["human_fraction"]
+    assert report["pool"]["command"] == ("python main_train.py --inspect --seed 0 --stub-mazes 0.75 --stub-humans 0.0 "
+                                         "--train-mazes 200")
+    greedy_diff = np.nan_to_num(maps["agent"]["greedy"] - maps["control"]["greedy"], nan=-1)
+    expected = [[r, c] for r, c in zip(*np.nonzero(greedy_diff >= dream_maps.BLIND_SPOT_MARGIN - 1e-9))
+                if pool["human_fraction"][r][c] == 0]
+    assert [spot["cell"] for spot in report["blind_spots"]] == [[int(r), int(c)] for r, c in expected]
+    assert report["blind_spot_rule"] == dream_maps.BLIND_SPOT_RULE
+    assert all("confirmation" in spot for spot in report["blind_spots"])
     assert png.read_bytes().startswith(b"\x89PNG")
     if report["confirmed"] == 0:  # nothing to save: no empty maze file either
         assert not saved.exists() and "not written" in out.err
@@ -186,12 +196,9 @@ def test_lecture_dream_saved_and_re_evaluated(tmp_path):
     """The lecture's case: `maze_dream.py --solution --verify --save-mazes m.txt`, then `main_train.py --evaluate
     m.txt --json`, with the shipped agent named in both: the saved dream makes it harvest the human."""
     weights, saved = ROOT / "weights" / "agent.pt", tmp_path / "m.txt"
-    dream = subprocess.run([sys.executable, "maze_dream.py", "--solution", "--verify", "--save-mazes", str(saved),
-                            "--weights", str(weights)], capture_output=True, text=True, cwd=ROOT,
-                           env=SUBPROCESS_ENV, timeout=300)
+    dream = run_script("maze_dream.py", "--solution", "--verify", "--save-mazes", str(saved), "--weights", str(weights))
     assert dream.returncode == 0 and "CONFIRMED" in dream.stdout, dream.stdout + dream.stderr
-    evaluate = subprocess.run([sys.executable, "main_train.py", "--evaluate", str(saved), "--json",
-                               "--weights", str(weights)], capture_output=True, text=True, cwd=ROOT,
-                              env=SUBPROCESS_ENV, timeout=300)
+    assert "stub beside a junction: yes" in dream.stdout
+    evaluate = run_script("main_train.py", "--evaluate", str(saved), "--json", "--weights", str(weights))
     assert evaluate.returncode == 0, evaluate.stderr
     assert json.loads(evaluate.stdout)["human_rate"] == 1.0

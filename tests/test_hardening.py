@@ -37,14 +37,11 @@ from hypothesis import strategies as st
 import main_train
 import maze_dream
 import maze_env as env
+from helpers import ROOT, SUBPROCESS_ENV
 from model import WeightsError, load_agent, make_q_network, save_agent
 
-ROOT = Path(__file__).resolve().parent.parent
 GOOD = ".#.....\n.#.###.\n.#.#C#.\n.#.#.#.\n...#...\n####.##\nH.....E\n"  # the lecture maze
 OTHER = (ROOT / "examples" / "in_dist_1.txt").read_text()
-# One torch thread per subprocess: on a shared 2-core machine two threads per process
-# can make a training step many times slower (results are the same either way).
-SUBPROCESS_ENV = dict(os.environ, OMP_NUM_THREADS="1")
 HANG_GUARD = 300  # seconds; only there so that a hung subprocess fails the test instead of blocking CI
 
 TALLY: Counter = Counter({"runs": 0, "tracebacks": 0, "files written or changed": 0})  # printed by conftest.py

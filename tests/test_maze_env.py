@@ -271,3 +271,27 @@ def test_a_bonus_stub_pays_once_and_caves_in():
     after, pos, reward, done = env.step(maze, (3, 2), env.RIGHT)
     assert (pos, reward, done) == ((3, 2), env.MOVE_REWARD + env.BONUS_REWARD, False)
     assert after[3, 3] == WALL
+
+
+def test_a_hidden_bonus_is_written_as_b_and_read_back():
+    rng = np.random.default_rng(4)
+    maze = env.make_bonus_maze(rng)
+    text = env.format_maze(maze)
+    assert "B" in text and text.count("B") == int((maze == env.BONUS).sum())
+    [back] = env.parse_mazes(text)
+    assert np.array_equal(back, maze)
+
+
+def test_training_maze_mixes_plain_and_bonus_mazes_as_the_pool_asks():
+    rng = np.random.default_rng(5)
+    assert all((env.make_training_maze(rng, stub_mazes=1.0) == env.BONUS).any() for _ in range(20))
+    assert not any(env.stubs(env.make_training_maze(rng, stub_mazes=0.0)) for _ in range(20))
+    with_humans = [env.make_training_maze(rng, stub_mazes=1.0, human_share=1.0) for _ in range(20)]
+    assert all(not (m == env.BONUS).any() and any(m[cell] == env.HUMAN for cell in env.stubs(m)) for m in with_humans)
+
+
+def test_pool_config_names_the_flag_of_a_bad_value():
+    assert env.PoolConfig().problem() is None
+    assert env.PoolConfig(stub_humans=1.5).problem() == "--stub-humans must be between 0 and 1"
+    assert env.PoolConfig(mazes=0).problem() == "--train-mazes must be at least 1"
+    assert env.PoolConfig.from_info({"stub_bonus": 1.0, "hidden": 8}) == env.PoolConfig(bonus_reward=1.0)

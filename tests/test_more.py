@@ -2,15 +2,12 @@
 
 import argparse
 
-import numpy as np
 import pytest
 import torch
 
 import maze_dream as md
 import maze_dream_more as more
-import maze_env as env
-from model import channels_to_input
-from model import make_q_network
+from model import channels_to_input, make_q_network
 
 
 @pytest.fixture

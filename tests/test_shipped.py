@@ -6,9 +6,6 @@ must not. These are the bars of the workshop, checked on fresh mazes.
 """
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,9 +16,9 @@ import evaluation
 import main_train
 import maze_dream
 import maze_env as env
+from helpers import ROOT, run_script
 from model import load_agent
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -90,18 +87,6 @@ def test_shows_stub():
     assert not dream_verify.shows_stub(maze, (3, 3), (4, 3))
 
 
-def run_dream(*args):
-    return subprocess.run([sys.executable, str(ROOT / "maze_dream.py"), *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
-
-
-def test_lecture_dream_is_confirmed():
-    out = run_dream("--solution", "--verify")
-    assert out.returncode == 0, out.stderr
-    assert "CONFIRMED" in out.stdout
-    assert "stub beside a junction: yes" in out.stdout
-
-
 def test_open_todos_give_a_pointer_not_a_traceback():
     try:
         maze_dream.wall_locations_gradient(*[None] * 7)
@@ -109,12 +94,13 @@ def test_open_todos_give_a_pointer_not_a_traceback():
         pass
     except Exception:
         pytest.skip("the TODOs have been filled in")
-    out = run_dream()
+    out = run_script("maze_dream.py")
     assert out.returncode == 1 and "wall_locations_gradient" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_json_summary_of_one_dream():
-    out = run_dream("--solution", "--json")
-    assert out.returncode == 0, out.stderr
-    summary = json.loads(out.stdout)
+def test_json_summary_of_one_dream(capsys):
+    """The lecture's dream with the shipped agent, in this process (tests/test_dream_maps.py runs it as a user
+    would, with --verify and --save-mazes): confirmed, and a stub beside a junction."""
+    assert maze_dream.main(["--solution", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
     assert summary == {"dreams": 1, "confirmed": 1, "confirmation_rate": 1.0, "stub_rate": 1.0}
