@@ -13,33 +13,24 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from pathlib import Path
 
 import pytest
 import torch
 
 import maze_dream
+from helpers import ROOT, small_net
 from model import channels_to_input
-from model import make_q_network
 from spoilers import diagnose, solutions
 
-ROOT = Path(__file__).resolve().parent.parent
 EXERCISE = ROOT / "maze_dream.py"
 SOLUTION = ROOT / "spoilers" / "solutions.py"
 NAME = "wall_locations_gradient"
 
 
-def small_net(seed: int, dtype: torch.dtype = torch.float64) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    net = make_q_network(64, 2).to(dtype)
-    net.requires_grad_(False)
-    return net
-
-
 # --- The reference answer -----------------------------------------------------------------------
 def problem(seed=0, b=5):
     """A small random network and B dreams."""
-    net = small_net(seed)
+    net = small_net(seed, hidden=64, dtype=torch.float64)
     targets = maze_dream.atlas_targets()
     pick = torch.randperm(len(targets))[:b]
     targets = maze_dream.Targets(targets.humans[pick], targets.agents[pick], targets.actions[pick])
@@ -88,7 +79,7 @@ def test_learner_answer_is_right():
 
 # --- The dreaming loop ----------------------------------------------------------------------------
 def test_dreaming_raises_q_and_keeps_fixed_cells_open():
-    net = small_net(0, torch.float32)
+    net = small_net(0, hidden=64)
     targets = maze_dream.lecture_target()
     dreams = maze_dream.dream(net, targets, solutions.wall_locations_gradient, steps=30, lr=0.05)
     a = int(targets.actions[0])
@@ -101,7 +92,7 @@ def test_dreaming_raises_q_and_keeps_fixed_cells_open():
 
 
 def test_q_fell_says_by_how_much():
-    net = small_net(0, torch.float32)
+    net = small_net(0, hidden=64)
     targets = maze_dream.lecture_target()
 
     def minus(*args):
@@ -129,7 +120,7 @@ def test_guarded_turns_a_failure_while_dreaming_into_one_line():
         return solutions.wall_locations_gradient(*args)
 
     with pytest.raises(diagnose.AnswerError) as err:
-        maze_dream.dream(small_net(0, torch.float32), maze_dream.lecture_target(),
+        maze_dream.dream(small_net(0, hidden=64), maze_dream.lecture_target(),
                          diagnose.guarded(fails_on_the_third_call), steps=5)
     assert str(err.value) == ("wall_locations_gradient: returned shape (1, 49) for walls of shape (1, 7, 7), the "
                               "wall channel flattened: return it shaped like walls")

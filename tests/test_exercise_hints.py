@@ -25,6 +25,7 @@ import pytest
 import torch
 
 import maze_dream
+from helpers import SUBPROCESS_ENV
 from model import channels_to_input
 from spoilers import diagnose, solutions
 from test_exercise import EXERCISE, ROOT, SOLUTION, Edited, drift, function_parts, split_todo
@@ -424,7 +425,6 @@ SUBPROCESS_CASES = [
     if (answer.name, markers) in HANDFUL or markers == (i % 2 == 0)
 ]
 assert HANDFUL <= {(a.name, m) for a in ANSWERS for m in (True, False)}, "a HANDFUL entry names no answer"
-SUBPROCESS_ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
 
 
 @pytest.mark.parametrize("answer, markers", SUBPROCESS_CASES)
