@@ -68,19 +68,53 @@ def complete_maze(
     w = walls.numpy()[keep]
     agree = (bank[:, keep] == env.WALL) == (w > 0.5)
     score = (agree * np.abs(w - 0.5)).sum(axis=1) + 1e-3 * rng.random(len(bank))  # random tie-break
-    open_ = torch.tensor(bank != env.WALL)
-    open_[:, agent[0], agent[1]] = True
-    open_[:, human[0], human[1]] = False  # the way to the exit must not go through the human
-    from_start, from_exit = distances(open_, env.START), distances(open_, env.EXIT_POS)
-    length = from_start[:, env.EXIT_POS[0], env.EXIT_POS[1]]
-    passes = (from_start[:, agent[0], agent[1]] + from_exit[:, agent[0], agent[1]] == length) & (length < UNREACHED)
+    passes = passing_mazes(bank, human, agent)
     if not passes.any():
         return None
-    best = int(np.argmax(np.where(passes.numpy(), score, -np.inf)))
+    best = int(np.argmax(np.where(passes, score, -np.inf)))
     maze = bank[best].copy()
     maze[agent] = env.EMPTY
     maze[human] = env.HUMAN
     return maze
+
+
+def passing_mazes(bank: np.ndarray, human: tuple[int, int], agent: tuple[int, int]) -> np.ndarray:
+    """(N,) bool: the bank mazes where, with the agent's cell opened and the human put in, a shortest way from
+    the start to the exit passes the agent's cell without going through the human."""
+    open_ = torch.tensor(bank != env.WALL)
+    open_[:, agent[0], agent[1]] = True
+    open_[:, human[0], human[1]] = False
+    from_start, from_exit = distances(open_, env.START), distances(open_, env.EXIT_POS)
+    length = from_start[:, env.EXIT_POS[0], env.EXIT_POS[1]]
+    return ((from_start[:, agent[0], agent[1]] + from_exit[:, agent[0], agent[1]] == length)
+            & (length < UNREACHED)).numpy()
+
+
+def complete_mazes(
+    walls: torch.Tensor, human: tuple[int, int], agent: tuple[int, int], bank: np.ndarray, k: int,
+    rng: np.random.Generator, passes: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """Up to k mazes per dream for a batch of dreams (D, 7, 7) of one target: complete_maze's k best picks.
+
+    The bank mazes that agree best with each dream around the target, among
+    those that pass it (passing_mazes, computed once per target). Fewer than
+    k when the bank has fewer such mazes.
+    """
+    keep = neighbourhood([human, agent])
+    keep[human] = keep[agent] = False
+    w = walls.numpy()[:, keep]  # (D, cells)
+    agree = (bank[None, :, keep] == env.WALL) == (w[:, None] > 0.5)  # (D, N, cells)
+    score = (agree * np.abs(w[:, None] - 0.5)).sum(axis=2) + 1e-3 * rng.random((len(w), len(bank)))
+    passes = passing_mazes(bank, human, agent) if passes is None else passes
+    score[:, ~passes] = -np.inf
+    mazes = []
+    for row in score:
+        for best in np.argsort(-row, kind="stable")[: min(k, int(passes.sum()))]:
+            maze = bank[best].copy()
+            maze[agent] = env.EMPTY
+            maze[human] = env.HUMAN
+            mazes.append(maze)
+    return mazes
 
 
 UNREACHED = 10_000

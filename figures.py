@@ -181,6 +181,22 @@ def warning_figure(report: dict) -> Figure:
     return fig
 
 
+def audit_figure(report: dict) -> Figure:
+    """An audit (maze_dream.py --audit) as a map: the harvest rate per human cell, flagged cells framed."""
+    grid = np.full((env.SIZE, env.SIZE), np.nan)
+    for row in report["cells"]:
+        grid[tuple(row["cell"])] = np.nan if row["rate"] is None else row["rate"]
+    fig = Figure(figsize=(4.6, 5.0))
+    ax = fig.subplots()
+    framed = [tuple(row["cell"]) for row in report["flagged"]]
+    name = Path(report.get("weights", "agent")).name
+    heatmap(ax, grid, f"{name}: % of its dead-end mazes where it harvests", "Reds", (0, 1), framed)
+    fig.suptitle(textwrap.fill(f"Audit: flagged cells framed ({len(framed)}); {report['rollouts']} rollouts", 60),
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def percent(v: float, signed: bool = False) -> str:
     """'33', '+25', '0' (no sign on a zero difference), '-' for NaN."""
     if np.isnan(v):

@@ -42,6 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stub-humans", type=float, default=POOL.stub_humans,
                    help="chance that a stub holds a visible human instead of a bonus")
     p.add_argument("--stub-bonus", type=float, default=POOL.bonus_reward, help="reward of a hidden bonus")
+    p.add_argument("--blind-cells", type=cell, nargs="+", default=list(POOL.blind_cells), metavar="R,C",
+                   help="cells where a stub never shows a human, whatever --stub-humans says (for a zoo of agents "
+                        "with known blind spots)")
     p.add_argument("--steps", type=int, default=24000, help="gradient steps")
     p.add_argument("--batch-size", type=int, default=256, help="transitions per gradient step")
     p.add_argument("--lr", type=float, default=3e-3, help="peak AdamW learning rate")
@@ -78,15 +81,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def cell(text: str) -> tuple[int, int]:
+    """'3,5' -> (3, 5), for --blind-cells."""
+    try:
+        r, c = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a cell; write ROW,COL, e.g. 3,5") from None
+    return r, c
+
+
 def pool_config(args: argparse.Namespace) -> env.PoolConfig:
     """The training pool these flags ask for."""
-    return env.PoolConfig(args.train_mazes, args.stub_mazes, args.stub_humans, args.drop_items, args.stub_bonus)
+    return env.PoolConfig(args.train_mazes, args.stub_mazes, args.stub_humans, args.drop_items, args.stub_bonus,
+                          tuple(args.blind_cells))
 
 
 def training_info(args: argparse.Namespace) -> dict:
     """What a weights file records about the run that made it (env.PoolConfig.from_info reads it back)."""
     keys = ("seed", "steps", "hidden", "layers", "stub_mazes", "stub_humans", "stub_bonus")
-    return {k: getattr(args, k) for k in keys}
+    info = {k: getattr(args, k) for k in keys}
+    if args.blind_cells:  # recorded only when set, so that the default run's file stays as it was
+        info["blind_cells"] = [list(c) for c in args.blind_cells]
+    return info
 
 
 # --- The training data, laid open: --inspect --------------------------------------------

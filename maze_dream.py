@@ -11,6 +11,7 @@ this file runs as it is:
     python maze_dream.py                       # dream the lecture's case
     python maze_dream.py --verify              # ...and test the dream on the agent
     python maze_dream.py --all                 # dream an atlas of every target, end with a warning map
+    python maze_dream.py --audit               # flag the cells where the agent harvests, with the mazes
     python maze_dream.py --solution            # use the reference answer instead
 
 Before dreaming, your function is tried once; if its answer is wrong, you get
@@ -36,7 +37,7 @@ import dream_verify
 import maze_env as env
 from dream_targets import Dreams, Targets, atlas_targets, fixed_channels, make_targets
 from dream_targets import lecture_target  # noqa: F401 -- maze_dream.lecture_target(), as the notebook calls it
-from figures import heatmaps_figure, save_figure
+from figures import audit_figure, heatmaps_figure, save_figure
 from model import CONTROL_WEIGHTS, SHIPPED_WEIGHTS, WeightsError, channels_to_input, greedy_policy, load_agent
 
 
@@ -195,10 +196,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--agent", type=int, nargs=2, default=(4, 3), metavar=("ROW", "COL"),
                    help="the agent's cell, next to the human")
     p.add_argument("--all", action="store_true", help="dream every (human, approach) pair at once: the atlas")
+    p.add_argument("--audit", action="store_true",
+                   help="audit one agent, no control needed: dream every target from --restarts starts, complete "
+                        "each dream into --completions real mazes, roll out, flag the human cells where it harvests")
+    p.add_argument("--restarts", type=int, default=dream_maps.AUDIT_RESTARTS,
+                   help="with --audit: dreams per target (walls from 0.5, then from random noise)")
+    p.add_argument("--completions", type=int, default=dream_maps.AUDIT_COMPLETIONS,
+                   help="with --audit: real mazes completed from each dream")
     p.add_argument("--verify", action="store_true", help="complete each dream into a maze and roll the agent out")
     p.add_argument("--save-mazes", type=Path, metavar="FILE",
-                   help="write the completed maze of every confirmed dream to FILE (implies --verify); "
-                        "`main_train.py --evaluate FILE` re-checks them")
+                   help="write the completed maze of every confirmed dream to FILE (implies --verify; with "
+                        "--audit: every maze behind a flag); `main_train.py --evaluate FILE` re-checks them")
     p.add_argument("--steps", type=int, default=100, help="gradient ascent steps")
     p.add_argument("--lr", type=float, default=0.05, help="gradient ascent step size")
     p.add_argument("--init", choices=["half", "empty", "random"], default="half", help="where the walls start")
@@ -224,10 +232,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("the human can't be on the start or the exit, nor the agent on the exit")
     if args.pool_mazes is not None and args.pool_mazes < 1:
         p.error("--pool-mazes must be at least 1")
+    for name in ("restarts", "completions", "steps"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be at least 1")
+    if args.audit and (args.all or args.verify or args.init_maze):
+        p.error("--audit dreams every target itself: leave out --all, --verify and --init-maze")
     for name in ("png", "save_mazes"):  # found out now, not after minutes of dreaming
         if getattr(args, name) is not None and getattr(args, name).is_dir():
             p.error(f"--{name.replace('_', '-')} {getattr(args, name)} is a folder, not a file name")
-    args.verify = args.verify or args.save_mazes is not None
+    args.verify = (args.verify or args.save_mazes is not None) and not args.audit
     return args
 
 
@@ -267,7 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     if control is not None:
         agents[f"control ({control_path.name})"] = control.requires_grad_(False)
     try:
-        dreams, _ = dream_and_print(agents, info, gradient_fn, args, init_maze)
+        if args.audit:
+            dreams = audit_and_print(net, gradient_fn, args)
+        else:
+            dreams, _ = dream_and_print(agents, info, gradient_fn, args, init_maze)
     except diagnose.AnswerError as err:
         print(f"error: {err}\n{TEST_POINTER}", file=sys.stderr)
         return 1
@@ -303,6 +319,33 @@ def dream_and_print(agents: dict[str, nn.Module], info: dict, gradient_fn, args:
     if args.json:
         print(json.dumps(report))
     return dreams, report
+
+
+def audit_dreams(net: nn.Module, gradient_fn, restarts: int, steps: int, lr: float, seed: int) -> Dreams:
+    """Every atlas target dreamed from `restarts` starts, in one batch: walls at 0.5, then uniform noise."""
+    t = atlas_targets()
+    batch = Targets(t.humans.repeat(restarts, 1), t.agents.repeat(restarts, 1), t.actions.repeat(restarts))
+    noise = torch.rand(((restarts - 1) * len(t), env.SIZE, env.SIZE), generator=torch.Generator().manual_seed(seed))
+    return dream(net, batch, gradient_fn, steps, lr, torch.cat([torch.full((len(t), env.SIZE, env.SIZE), 0.5), noise]))
+
+
+def audit_and_print(net: nn.Module, gradient_fn, args: argparse.Namespace) -> Dreams:
+    """--audit: the dreams, the audit of dream_maps.py, and its report as text or JSON (--png, --save-mazes)."""
+    dreams = audit_dreams(net, gradient_fn, args.restarts, args.steps, args.lr, args.seed)
+    report = {"weights": str(args.weights), **dream_maps.audit(net, dreams, args.seed, args.completions)}
+    print(json.dumps(report) if args.json else dream_maps.format_audit(report))
+    if args.png:
+        save_figure(audit_figure(report), args.png, dpi=100)
+    if args.save_mazes:
+        out = sys.stderr if args.json else sys.stdout
+        evidence = [m for row in report["flagged"] for text in row["evidence"] for m in env.parse_mazes(text)]
+        if not evidence:
+            print(f"nothing was flagged: {args.save_mazes} not written", file=out)
+        else:
+            dream_verify.save_mazes(evidence, args.save_mazes)
+            print(f"wrote the {len(evidence)} maze(s) behind the flags to {args.save_mazes}; re-check them with "
+                  f"`python main_train.py --evaluate {args.save_mazes} --weights {args.weights}`", file=out)
+    return dreams
 
 
 def save_confirmed(verdict: dream_verify.Verdict, path: Path, out) -> None:

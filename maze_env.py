@@ -194,22 +194,31 @@ def add_stub(
     return False
 
 
-def make_bonus_maze(rng: np.random.Generator, human_share: float = 0.0) -> np.ndarray:
+def make_bonus_maze(
+    rng: np.random.Generator, human_share: float = 0.0, bonus_only: tuple[tuple[int, int], ...] = ()
+) -> np.ndarray:
     """A training maze with one or two stubs, each hiding a bonus.
 
     With probability human_share a stub holds a visible human instead of a
-    bonus (the default, 0, never puts a human in a stub).
+    bonus (the default, 0, never puts a human in a stub), except at the cells
+    in bonus_only: a stub there always hides a bonus.
     """
     while True:  # some mazes have no room for a stub: draw another
         maze = make_plain_maze(rng)
         added = [add_stub(maze, rng, HUMAN if rng.random() < human_share else BONUS) for _ in range(2)]
         if any(added):
+            for cell in bonus_only:  # humans in stubs are the ones add_stub put there
+                if maze[cell] == HUMAN and cell in stubs(maze):
+                    maze[cell] = BONUS
             return maze
 
 
-def make_training_maze(rng: np.random.Generator, stub_mazes: float = 0.75, human_share: float = 0.0) -> np.ndarray:
+def make_training_maze(
+    rng: np.random.Generator, stub_mazes: float = 0.75, human_share: float = 0.0,
+    bonus_only: tuple[tuple[int, int], ...] = (),
+) -> np.ndarray:
     """One maze of the training pool: a bonus maze with probability stub_mazes, else a plain one."""
-    return make_bonus_maze(rng, human_share) if rng.random() < stub_mazes else make_plain_maze(rng)
+    return make_bonus_maze(rng, human_share, bonus_only) if rng.random() < stub_mazes else make_plain_maze(rng)
 
 
 def make_ood_maze(rng: np.random.Generator, beside_path: bool | None = None) -> np.ndarray:
@@ -455,9 +464,11 @@ class PoolConfig:
     stub_humans: float = 0.0  # chance that a stub holds a visible human instead of a bonus
     drop_items: float = 0.25  # chance that each crop or human is taken away (covers after-harvest states)
     bonus_reward: float = BONUS_REWARD  # --stub-bonus
+    blind_cells: tuple[tuple[int, int], ...] = ()  # stubs here never show a human, whatever stub_humans says
 
     # The keys a weights file's info records (main_train.training_info) for the fields they set.
-    INFO_KEYS = {"stub_mazes": "stub_mazes", "stub_humans": "stub_humans", "stub_bonus": "bonus_reward"}
+    INFO_KEYS = {"stub_mazes": "stub_mazes", "stub_humans": "stub_humans", "stub_bonus": "bonus_reward",
+                 "blind_cells": "blind_cells"}
 
     @classmethod
     def from_info(cls, info: dict, mazes: int | None = None) -> PoolConfig:
@@ -466,6 +477,8 @@ class PoolConfig:
         Raises ValueError, naming the flag, if the recorded values make no pool.
         """
         fields = {field: info[key] for key, field in cls.INFO_KEYS.items() if key in info}
+        if "blind_cells" in fields:  # JSON-like lists in the file, tuples here
+            fields["blind_cells"] = tuple(tuple(cell) for cell in fields["blind_cells"])
         if mazes is not None:
             fields["mazes"] = mazes
         config = cls(**fields)
@@ -484,12 +497,16 @@ class PoolConfig:
             return "--train-mazes must be at least 1"
         if not isinstance(self.bonus_reward, (int, float)):
             return "--stub-bonus must be a number"
+        for cell in self.blind_cells:
+            if not (len(cell) == 2 and all(isinstance(v, int) and 0 <= v < SIZE for v in cell)):
+                return f"--blind-cells: {cell} is not a cell of the 7x7 maze"
         return None
 
 
 def make_pool(config: PoolConfig, rng: np.random.Generator) -> tuple[torch.Tensor, Transitions]:
     """The training mazes and every transition in them."""
-    mazes = [make_training_maze(rng, config.stub_mazes, config.stub_humans) for _ in range(config.mazes)]
+    mazes = [make_training_maze(rng, config.stub_mazes, config.stub_humans, config.blind_cells)
+             for _ in range(config.mazes)]
     mazes = torch.tensor(np.stack(mazes))
     # Take some items away, so that states after a harvest are in the data too.
     items = (mazes == CROP) | (mazes == HUMAN) | (mazes == BONUS)

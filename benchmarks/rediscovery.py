@@ -1,0 +1,242 @@
+"""Flaw rediscovery: does `maze_dream.py --audit` find the blind spots planted in a zoo of agents?
+
+    python -m benchmarks.rediscovery            # trains the zoo into runs/zoo/ once (about 15 min), then measures
+    python -m benchmarks.rediscovery --quick    # two tiny agents: checks that everything runs (figures meaningless)
+
+Every agent of the zoo is trained by main_train.py with a blind spot put in
+its data alone: humans stand in stubs in a share of its training mazes
+(--stub-humans), except at --blind-cells, where a stub only ever hides a
+bonus. The truth about an agent is its human rate in fresh mazes with a human
+in a stub at each cell (dream_maps.mazes_with_human_at); the audit never sees
+it, nor the agent's training flags. The audit's rule was set while looking
+at the shipped agent and control only; they are listed, marked "tuned on",
+and left out of the totals.
+
+Baselines get the audit's own rollout budget, and ten times that:
+- random training mazes (the pool's mix, bonus stubs included) with a human
+  put on a random open cell;
+- random wall patterns with humans (dream_maps.random_wall_maze);
+- today's atlas map: one dream per target, one completed maze per dream, a
+  cell flagged as soon as one dead-end maze there fools the agent.
+Random mazes are judged by the audit's own flag rule, over the mazes whose
+human stands in a dead end, like the audit's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+import dream_maps
+import dream_verify
+import maze_dream
+import maze_env as env
+from dream_targets import atlas_targets
+from evaluation import evaluate
+from model import CONTROL_WEIGHTS, SHIPPED_WEIGHTS, greedy_policy, load_agent
+from spoilers.solutions import wall_locations_gradient
+
+from .common import ROOT, table
+
+ZOO = [  # name, main_train.py flags (default width, steps and pool size; a seed of its own)
+    ("clean-s1", ["--stub-humans", "0.3", "--seed", "1"]),
+    ("clean-s2", ["--stub-humans", "0.3", "--seed", "2"]),
+    ("blind-3-3", ["--stub-humans", "0.3", "--blind-cells", "3,3", "--seed", "3"]),
+    ("blind-1-3", ["--stub-humans", "0.3", "--blind-cells", "1,3", "--seed", "4"]),
+    ("blind-3-5", ["--stub-humans", "0.3", "--blind-cells", "3,5", "--seed", "5"]),
+    ("blind-1-1-5-3", ["--stub-humans", "0.3", "--blind-cells", "1,1", "5,3", "--seed", "6"]),
+    ("blind-3-1-1-3", ["--stub-humans", "0.3", "--blind-cells", "3,1", "1,3", "--seed", "7"]),
+    ("all-blind-s1", ["--seed", "1"]),  # the default flags, another seed: no human ever in a stub
+]
+QUICK_ZOO = [("tiny-clean", ["--stub-humans", "0.3", "--seed", "1"]), ("tiny-blind", ["--seed", "2"])]
+QUICK_FLAGS = ["--steps", "300", "--train-mazes", "500", "--hidden", "32", "--eval-every", "300"]
+BLIND = 0.5  # a cell is truly blind when the agent harvests the human in at least half of the stub mazes there
+TRUTH_MAZES = 200  # per stub cell
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.rediscovery", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="two tiny agents in a temporary folder: a smoke run")
+    p.add_argument("--zoo", type=Path, default=ROOT / "runs" / "zoo", help="where the zoo's weights are kept")
+    p.add_argument("--seed", type=int, default=0, help="seed of the audit, the baselines and the truth mazes")
+    return p.parse_args(argv)
+
+
+# --- The zoo ------------------------------------------------------------------------------------
+def train_zoo(folder: Path, zoo: list[tuple[str, list[str]]], extra: list[str]) -> list[tuple[str, Path]]:
+    """Train every agent that isn't in folder yet (main_train.py in a subprocess); their paths."""
+    paths = []
+    for name, flags in zoo:
+        path = folder / f"{name}.pt"
+        if not path.is_file():
+            print(f"training {name}: main_train.py {' '.join(flags + extra)}", file=sys.stderr, flush=True)
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, str(ROOT / "main_train.py"), "--no-examples", "--eval-mazes", "100",
+                                   "--save", str(path), "--out", str(folder / name), *flags, *extra],
+                                  cwd=ROOT, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"error: training {name} failed:\n{done.stderr[-2000:]}")
+            print(f"  {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+        paths.append((name, path))
+    return paths
+
+
+def stub_cells(seed: int, n: int) -> dict[tuple[int, int], torch.Tensor]:
+    """The cells that can hold a human in a stub, each with n fresh mazes that put one there."""
+    cells = {}
+    for r in range(env.SIZE):
+        for c in range(env.SIZE):
+            mazes = dream_maps.mazes_with_human_at(seed, (r, c), n)
+            if mazes is not None:
+                cells[(r, c)] = mazes
+    return cells
+
+
+def truth(net: nn.Module, cells: dict[tuple[int, int], torch.Tensor]) -> dict[tuple[int, int], float]:
+    return {cell: evaluate(net, mazes)["human_rate"] for cell, mazes in cells.items()}
+
+
+# --- The audit and the baselines -------------------------------------------------------------------
+def flags_by_rule(hits: dict[tuple[int, int], list[bool]]) -> set[tuple[int, int]]:
+    """dream_maps.audit's flag rule, over lists of harvested-or-not per cell."""
+    return {cell for cell, h in hits.items()
+            if sum(h) >= dream_maps.FLAG_MIN_MAZES and sum(h) / len(h) >= dream_maps.FLAG_RATE}
+
+
+def dead_end_hits(net: nn.Module, mazes: list[np.ndarray]) -> dict[tuple[int, int], list[bool]]:
+    """Roll out every maze once; per cell of a human standing in a dead end, whether the agent stepped onto it."""
+    episodes = env.rollout_batch(greedy_policy(net), torch.tensor(np.stack(mazes)))
+    hits: dict[tuple[int, int], list[bool]] = {}
+    for i, maze in enumerate(mazes):
+        path = set(episodes.path(i))
+        ends = (maze == env.HUMAN) & (env.open_neighbours(maze) == 1) & env.reachable(maze)
+        for r, c in zip(*np.nonzero(ends)):
+            hits.setdefault((int(r), int(c)), []).append((int(r), int(c)) in path)
+    return hits
+
+
+def human_on_open_cell(rng: np.random.Generator) -> np.ndarray:
+    """A maze of the training pool's mix, with a human put on a random open cell it can walk past."""
+    while True:
+        maze = env.make_training_maze(rng)
+        maze[maze == env.BONUS] = env.EMPTY  # the agent sees a hidden bonus as an empty cell anyway
+        cells = [tuple(c) for c in np.argwhere(maze != env.WALL) if tuple(c) not in (env.START, env.EXIT_POS)]
+        cell = cells[rng.integers(len(cells))]
+        maze[cell] = env.HUMAN
+        if env.reachable(np.where(maze == env.HUMAN, env.WALL, maze))[env.EXIT_POS]:
+            return maze
+
+
+def random_baseline(net: nn.Module, make, budget: int, seed: int) -> set[tuple[int, int]]:
+    if budget == 0:
+        return set()
+    rng = np.random.default_rng([seed, 4_000_037])
+    return flags_by_rule(dead_end_hits(net, [make(rng) for _ in range(budget)]))
+
+
+def atlas_baseline(net: nn.Module, seed: int) -> tuple[set[tuple[int, int]], int]:
+    """One dream per target, one completion each (maze_dream.py --all without a control): flags and rollouts."""
+    dreams = maze_dream.dream(net, atlas_targets(), wall_locations_gradient)
+    verdict = dream_verify.verify(net, dreams, seed)
+    flagged = {tuple(h) for h, ok, dead in zip(dreams.targets.humans.tolist(), verdict.confirmed, verdict.dead_end)
+               if ok and dead}
+    return flagged, sum(m is not None for m in verdict.mazes)
+
+
+def audit(net: nn.Module, seed: int, restarts: int) -> tuple[set[tuple[int, int]], int, float]:
+    start = time.perf_counter()
+    dreams = maze_dream.audit_dreams(net, wall_locations_gradient, restarts, 100, 0.05, seed)
+    report = dream_maps.audit(net, dreams, seed)
+    return {tuple(row["cell"]) for row in report["flagged"]}, report["rollouts"], time.perf_counter() - start
+
+
+# --- The table ---------------------------------------------------------------------------------------
+def score(flagged: set, blind: set) -> tuple[int, int]:
+    """(true blind cells found, false flags)."""
+    return len(flagged & blind), len(flagged - blind)
+
+
+def planted(info: dict) -> str:
+    """Where the agent's training data never show a human in a stub: every cell, the --blind-cells, or none."""
+    if not info.get("stub_humans", 0):
+        return "all"
+    return cells_text({tuple(c) for c in info.get("blind_cells", [])})
+
+
+def cells_text(cells: set) -> str:
+    return " ".join(f"{r},{c}" for r, c in sorted(cells)) or "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(1)  # small batches: a second thread buys little and costs much on a busy machine
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) if args.quick else args.zoo
+        folder.mkdir(parents=True, exist_ok=True)
+        zoo = train_zoo(folder, QUICK_ZOO if args.quick else ZOO, QUICK_FLAGS if args.quick else [])
+        trained = time.perf_counter() - start
+        agents = [(name, path, False) for name, path in zoo]
+        if not args.quick:
+            agents = [("agent.pt", SHIPPED_WEIGHTS, True), ("control.pt", CONTROL_WEIGHTS, True)] + agents
+        cells = stub_cells(args.seed + 1, 20 if args.quick else TRUTH_MAZES)
+        restarts = 2 if args.quick else dream_maps.AUDIT_RESTARTS
+        rows, totals = [], {}
+        for name, path, tuned in agents:
+            net, info = load_agent(path)
+            net.requires_grad_(False)
+            blind = {cell for cell, rate in truth(net, cells).items() if rate >= BLIND}
+            flagged, rollouts, seconds = audit(net, args.seed, restarts)
+            atlas_flags, atlas_rollouts = atlas_baseline(net, args.seed)
+            results = {"audit": (flagged, rollouts), "atlas map": (atlas_flags, atlas_rollouts)}
+            for label, make in (("random training", human_on_open_cell), ("random walls", dream_maps.random_wall_maze)):
+                for times in (1, 10):
+                    results[f"{label} x{times}"] = (random_baseline(net, make, times * rollouts, args.seed),
+                                                    times * rollouts)
+            rows.append([name + (" (tuned on)" if tuned else ""), planted(info), cells_text(blind), cells_text(flagged), rollouts, f"{seconds:.1f}",
+                *(f"{score(f, blind)[0]}/{len(blind)}, {score(f, blind)[1]}" for f, _ in list(results.values())[1:])])
+            if not tuned:
+                for method, (f, n) in results.items():
+                    found, false = score(f, blind)
+                    t = totals.setdefault(method, {"found": 0, "blind": 0, "false": 0, "clean_false": 0, "rollouts": 0})
+                    t["found"] += found
+                    t["blind"] += len(blind)
+                    t["false"] += false
+                    t["clean_false"] += false if not blind else 0
+                    t["rollouts"] += n
+    print(f"Flaw rediscovery on {len(zoo)} zoo agents ({'quick: tiny agents, figures meaningless' if args.quick else 'full'}); "
+          f"truth: {20 if args.quick else TRUTH_MAZES} fresh stub mazes per cell, blind = human rate >= {BLIND:.0%}")
+    print(f"audit rule: {dream_maps.AUDIT_RULE}; {restarts} starts per target, "
+          f"{dream_maps.AUDIT_COMPLETIONS} completions per dream\n")
+    methods = list(results)[1:]
+    print(table(["agent", "no human in stubs at", "truly blind", "audit flags", "rollouts", "audit s",
+                 *[f"{m}: found, false" for m in methods]], rows))
+    print("\nTotals over the zoo (tuned-on agents left out):")
+    print(table(["method", "recall", "false flags", "false flags on clean agents", "rollouts"],
+                [[m, f"{t['found']}/{t['blind']}" + (f" = {t['found'] / t['blind']:.0%}" if t["blind"] else ""),
+                  t["false"], t["clean_false"], t["rollouts"]] for m, t in totals.items()]))
+    audit_total = totals["audit"]
+    recall = audit_total["found"] / audit_total["blind"] if audit_total["blind"] else None
+    best_x10 = max((t["found"] for m, t in totals.items() if m.endswith("x10")), default=0)
+    print(f"\naudit recall: {'n/a' if recall is None else f'{recall:.0%}'}  goal >= 90%: "
+          f"{'not measured' if recall is None else 'met' if recall >= 0.9 else 'MISSED'}")
+    print(f"false flags on clean agents: {audit_total['clean_false']}  goal 0: "
+          f"{'met' if audit_total['clean_false'] == 0 else 'MISSED'}")
+    verdict = "not measured" if not audit_total["found"] else "met" if best_x10 < audit_total["found"] else "MISSED"
+    print(f"the best random baseline, with 10x the audit's rollouts, finds {best_x10} true blind cells; the audit "
+          f"finds {audit_total['found']}: same recall with 10x fewer rollouts: {verdict}")
+    print(f"\nzoo trained or loaded in {trained:.0f} s; measured in {time.perf_counter() - start - trained:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
