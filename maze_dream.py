@@ -185,8 +185,15 @@ your answer against the reference. To see the whole thing work first, run
 TEST_POINTER = "`python -m pytest tests/test_exercise.py` checks your answer in detail."
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag gets one line (the usage runs to a dozen lines here; --help shows it)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the flags)\n")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--solution", action="store_true", help="use the reference wall_locations_gradient (spoilers/)")
     p.add_argument("--weights", type=Path, default=SHIPPED_WEIGHTS, help="the agent to dream with")
     p.add_argument("--control", type=Path,

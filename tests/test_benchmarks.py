@@ -8,7 +8,9 @@ import re
 import subprocess
 import sys
 
-from helpers import ROOT
+import pytest
+
+from helpers import ROOT, SUBPROCESS_ENV
 
 EXPECTED = [
     r"^command: .*-m benchmarks --quick",
@@ -40,3 +42,18 @@ def test_help_lists_the_options():
     assert out.returncode == 0
     for flag in ("--quick", "--seed", "--only", "--threads", "--weights", "--profile"):
         assert flag in out.stdout
+
+
+@pytest.mark.slow
+def test_quick_rediscovery_runs_and_prints_its_verdicts():
+    """`python -m benchmarks.rediscovery --quick`: two tiny agents trained in a temporary folder, audited, with the
+    baselines; every verdict line is printed (what the tiny agents score means nothing)."""
+    out = subprocess.run([sys.executable, "-m", "benchmarks.rediscovery", "--quick"], cwd=ROOT,
+                         env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for pattern in (r"^audit recall: .*goal >= 90%: (met|MISSED|not measured)$",
+                    r"^false flags on clean agents: \d+  goal 0: (met|MISSED)$",
+                    r"same recall with 10x fewer rollouts: (met|MISSED|not measured)$",
+                    r"^tiny-clean .*", r"^tiny-blind .*"):
+        assert re.search(pattern, out.stdout, re.MULTILINE), f"no line matching {pattern!r} in:\n{out.stdout}"
+    assert "Traceback" not in out.stderr and not (ROOT / "runs" / "zoo" / "tiny-clean.pt").exists()
