@@ -26,6 +26,7 @@ EXPECTED = [
 ]
 
 
+@pytest.mark.slow  # 20 s: the default suite stays under 2 minutes
 def test_quick_benchmarks_run_and_print_every_ratio():
     # One torch thread: on a shared machine, several threads per process can slow everything down many times over.
     out = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--threads", "1"], cwd=ROOT,
