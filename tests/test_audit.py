@@ -26,6 +26,8 @@ def test_audit_counts_add_up_and_flags_follow_the_rule(one_thread):
     assert report["leads"] == len(dream_maps.leads(dreams)) == int(
         (dreams.q_after.argmax(dim=1) == dreams.targets.actions).sum())
     assert report["rollouts"] == sum(row["rolled"] for row in report["cells"])
+    assert sum(row["dreams"] for row in report["cells"]) == report["dreams"]
+    assert sum(row["leads"] for row in report["cells"]) == report["leads"]
     for row in report["cells"]:
         assert row["rolled"] <= min(row["mazes"], dream_maps.MAX_ROLLOUTS_PER_CELL)
         assert row["flagged"] == (row["harvested"] >= dream_maps.FLAG_MIN_MAZES
@@ -36,8 +38,7 @@ def test_audit_counts_add_up_and_flags_follow_the_rule(one_thread):
 def test_rounds_stop_at_a_flag_a_round_without_harvest_or_the_cap(monkeypatch):
     """A scripted agent: it harvests in every maze at (1, 1), never at (3, 3), every other maze at (1, 3)."""
     mazes = {cell: [np.full((7, 7), i) for i in range(12)] for cell in [(1, 1), (3, 3), (1, 3)]}
-    monkeypatch.setattr(dream_maps, "audit_mazes", lambda *a, **k: {c: {"dreams": 1, "mazes": m} for c, m in
-                                                                     mazes.items()})
+    monkeypatch.setattr(dream_maps, "audit_mazes", lambda *a, **k: mazes)
     monkeypatch.setattr(dream_maps, "leads", lambda dreams: [])
     calls = {cell: 0 for cell in mazes}
 
@@ -65,9 +66,9 @@ def test_audit_mazes_are_distinct_valid_and_put_the_human_in_a_dead_end_off_the_
     dreams = Dreams(t, walls, torch.zeros(len(t), 4), torch.zeros(len(t), 4))
     per_cell = dream_maps.audit_mazes(dreams, list(range(len(t))), seed=0, completions=3, bank_size=300)
     assert per_cell, "no dream completed into a dead end"
-    for cell, entry in per_cell.items():
-        assert len({m.tobytes() for m in entry["mazes"]}) == len(entry["mazes"])
-        for maze in entry["mazes"]:
+    for cell, mazes in per_cell.items():
+        assert len({m.tobytes() for m in mazes}) == len(mazes)
+        for maze in mazes:
             env.check_maze(maze)
             assert maze[cell] == env.HUMAN and env.open_neighbours(maze)[cell] == 1
             walled = np.where(maze == env.HUMAN, env.WALL, maze)  # the exit can be reached without the human
