@@ -150,6 +150,13 @@ def reachable(maze: np.ndarray, start: tuple[int, int] = START) -> np.ndarray:
     return seen
 
 
+# The only cells where a stub can open in these mazes (tests/test_swap.py checks it). A stub is a pillar,
+# a cell with both coordinates odd, opened beside a corridor; (1, 5), (5, 1) and (5, 5) sit by the
+# top-right corner, the bottom-left corner and the exit, where the carving always leaves two or more of
+# the pillar's four sides open, so opening it never makes a one-cell dead end.
+STUB_CELLS = ((1, 1), (1, 3), (3, 1), (3, 3), (3, 5), (5, 3))
+
+
 def stub_candidates(maze: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """(wall cell, corridor cell) pairs where opening the wall makes a stub.
 
