@@ -8,6 +8,7 @@ judge the agent in evaluation.py.
 
     python main_train.py                      # train, evaluate, play examples/
     python main_train.py --evaluate FILE      # evaluate saved weights on a maze file
+    python main_train.py --reveal --weights F # the blind cells planted in F (docs/plant_swap_audit.md)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 
 import maze_env as env
+import reveal
 from evaluation import (BONUS_MAZES, EXAMPLES, eval_families, evaluate, family_table, format_table,
                         play_examples, read_examples)
 from model import (ROOT, SHIPPED_WEIGHTS, TrainingDiverged, WeightsError, check_finite, load_agent,
@@ -44,7 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stub-bonus", type=float, default=POOL.bonus_reward, help="reward of a hidden bonus")
     p.add_argument("--blind-cells", type=cell, nargs="+", default=list(POOL.blind_cells), metavar="R,C",
                    help="cells where a stub never shows a human, whatever --stub-humans says (for a zoo of agents "
-                        "with known blind spots)")
+                        "with known blind spots, and the plant-swap-audit activity); the weights file records them, "
+                        "and only --reveal prints them")
     p.add_argument("--steps", type=int, default=24000, help="gradient steps")
     p.add_argument("--batch-size", type=int, default=256, help="transitions per gradient step")
     p.add_argument("--lr", type=float, default=3e-3, help="peak AdamW learning rate")
@@ -69,8 +72,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="don't train: print the evaluation table of --weights on --eval-mazes fresh mazes per family")
     p.add_argument("--inspect", action="store_true",
                    help="don't train: show what is in the training pool that these flags make")
-    p.add_argument("--weights", type=Path, default=SHIPPED_WEIGHTS, help="weights for --evaluate and --table")
-    p.add_argument("--json", action="store_true", help="with --evaluate or --inspect: print one JSON object")
+    p.add_argument("--reveal", action="store_true",
+                   help="don't train: print the blind cells planted in --weights (with --blind-cells), and measure "
+                        "where the agent is blind; the end of the plant-swap-audit activity")
+    p.add_argument("--guess", nargs="+", metavar="FILE|R,C",
+                   help="with --reveal: score a guess, the file of `maze_dream.py --audit --json` or cells ROW,COL "
+                        "(`none`: no cell)")
+    p.add_argument("--reveal-mazes", type=int, metavar="N",
+                   help=f"with --reveal: fresh mazes per stub cell for the measured truth (default "
+                        f"{reveal.REVEAL_MAZES}; 0: only the record)")
+    p.add_argument("--weights", type=Path, default=SHIPPED_WEIGHTS,
+                   help="weights for --evaluate, --table and --reveal")
+    p.add_argument("--json", action="store_true",
+                   help="with --evaluate, --inspect or --reveal: print one JSON object")
     args = p.parse_args(argv)
     problem = pool_config(args).problem()
     if problem:
@@ -78,6 +92,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("steps", "batch_size", "hidden", "layers", "eval_every", "eval_mazes", "target_every"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if not args.reveal and (args.guess is not None or args.reveal_mazes is not None):
+        p.error("--guess and --reveal-mazes go with --reveal")
+    if args.reveal_mazes is None:
+        args.reveal_mazes = reveal.REVEAL_MAZES
+    elif args.reveal_mazes < 0:
+        p.error("--reveal-mazes must be at least 0")
     return args
 
 
@@ -94,6 +114,20 @@ def pool_config(args: argparse.Namespace) -> env.PoolConfig:
     """The training pool these flags ask for."""
     return env.PoolConfig(args.train_mazes, args.stub_mazes, args.stub_humans, args.drop_items, args.stub_bonus,
                           tuple(args.blind_cells))
+
+
+def blind_cell_warnings(args: argparse.Namespace) -> list[str]:
+    """What a --blind-cells run should know before it trains: cells that change nothing."""
+    if not args.blind_cells:
+        return []
+    if args.stub_humans == 0 or args.stub_mazes == 0:
+        return ["warning: --blind-cells changes nothing here: with --stub-humans 0 or --stub-mazes 0 no training "
+                "maze shows a human in a stub anywhere (plant a blind spot with --stub-humans 0.5)"]
+    off = sorted({c for c in args.blind_cells if c not in env.STUB_CELLS})
+    if not off:
+        return []
+    return [f"warning: no stub can open at {reveal.format_cells(off)}: --blind-cells there changes nothing "
+            f"(stubs open only at {reveal.format_cells(env.STUB_CELLS)})"]
 
 
 def training_info(args: argparse.Namespace) -> dict:
@@ -204,10 +238,30 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_reveal(args: argparse.Namespace) -> int:
+    """--reveal: the planted blind cells of --weights, the score of --guess, the measured truth."""
+    try:
+        net, info = load_agent(args.weights, args.device)
+        guess, sources = reveal.read_guess(args.guess) if args.guess is not None else (None, [])
+        report = reveal.reveal(net, info, guess, args.seed, args.reveal_mazes)
+    except (WeightsError, reveal.GuessError, reveal.InfoError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"weights": str(args.weights), "guess_from": sources, **report}))
+    else:
+        print(reveal.format_reveal(report, str(args.weights), sources))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.evaluate is not None:
         return run_evaluate(args)
+    if args.reveal:
+        return run_reveal(args)
+    for warning in blind_cell_warnings(args):  # before --inspect and training
+        print(warning, file=sys.stderr)
     if args.inspect:
         report = env.inspect_pool(pool_config(args), args.seed)
         print(json.dumps(report) if args.json else format_inspection(report))
@@ -218,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         except WeightsError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        print(f"{args.weights} ({', '.join(f'{k} {v}' for k, v in info.items())})")
+        print(f"{args.weights} ({reveal.public_info(info)})")  # never the blind cells: see reveal.py
         print(family_table(net, info, args.seed, args.eval_mazes))
         return 0
 
