@@ -49,7 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "with known blind spots, and the plant-swap-audit activity); the weights file records them, "
                         "and only --reveal prints them")
     p.add_argument("--steps", type=int, default=24000, help="gradient steps")
-    p.add_argument("--batch-size", type=int, default=256, help="transitions per gradient step")
+    p.add_argument("--batch-size", type=int, default=64,
+                   help="states per gradient step; each trains its four moves")
     p.add_argument("--lr", type=float, default=3e-3, help="peak AdamW learning rate")
     p.add_argument("--warmup", type=int, default=200, help="steps of linear learning-rate warm-up")
     p.add_argument("--final-lr-frac", type=float, default=0.02, help="cosine decay ends at this fraction of --lr")
@@ -59,8 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--train-mazes", type=int, default=POOL.mazes, help="mazes in the training pool")
     p.add_argument("--drop-items", type=float, default=POOL.drop_items,
                    help="chance that each crop or human is removed from a pool maze (covers after-harvest states)")
-    p.add_argument("--target-every", type=int, default=25, help="copy the online net to the target net this often")
-    p.add_argument("--eval-every", type=int, default=500, help="evaluate for the training curve this often")
+    p.add_argument("--target-every", type=int, default=50, help="copy the online net to the target net this often")
+    p.add_argument("--eval-every", type=int, default=1000, help="evaluate for the training curve this often")
     p.add_argument("--eval-mazes", type=int, default=1000, help="fresh mazes per family in the final table")
     p.add_argument("--save", type=Path, default=ROOT / "runs" / "agent.pt", help="where to write the trained weights")
     p.add_argument("--out", type=Path, default=ROOT / "runs", help="folder for the training-curve PNG")
@@ -167,6 +168,14 @@ def lr_factor(step: int, args: argparse.Namespace) -> float:
     return args.final_lr_frac + (1 - args.final_lr_frac) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def adamw(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """AdamW as one fused kernel where this PyTorch has it (on CPU since 2.4): a quarter of each step's time here."""
+    try:
+        return torch.optim.AdamW(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError):  # an older PyTorch, or a device without the fused kernel
+        return torch.optim.AdamW(params, lr=lr)
+
+
 def train(args: argparse.Namespace, log=print) -> tuple[torch.nn.Sequential, dict]:
     """DQN on exhaustive transitions, with double-DQN targets and a target network."""
     from tqdm import tqdm
@@ -185,15 +194,15 @@ def train(args: argparse.Namespace, log=print) -> tuple[torch.nn.Sequential, dic
     net = make_q_network(args.hidden, args.layers).to(device)
     target_net = make_q_network(args.hidden, args.layers).to(device)
     target_net.load_state_dict(net.state_dict())
-    optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr)
+    optimizer = adamw(list(net.parameters()), args.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, args))
     sampler = torch.Generator(device=device).manual_seed(args.seed)
     curve: dict[str, list] = {"step": [], "loss": [], "eval_step": []}
 
     bar = tqdm(range(args.steps), desc="training", unit="step", file=sys.stderr, mininterval=0.5)
     for step in bar:
-        i = torch.randint(len(trans), (args.batch_size,), device=device, generator=sampler)
-        loss = td_loss(net, target_net, mazes, trans, i, args.gamma)
+        states = torch.randint(len(trans) // 4, (args.batch_size,), device=device, generator=sampler)
+        loss = td_loss(net, target_net, mazes, trans, states, args.gamma)
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"the loss became {loss.item()} at step {step}; try a lower --lr")
 

@@ -418,8 +418,8 @@ def fine_tune(net: nn.Sequential, mazes: torch.Tensor, steps: int, batch_size: i
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr)
     sampler = torch.Generator().manual_seed(seed)
     for step in range(steps):
-        i = torch.randint(len(trans), (batch_size,), generator=sampler)
-        loss = td_loss(net, target_net, mazes, trans, i, gamma)
+        states = torch.randint(len(trans) // 4, (batch_size,), generator=sampler)
+        loss = td_loss(net, target_net, mazes, trans, states, gamma)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -510,7 +510,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     c.add_argument("--per-dream", type=int, default=20, help="training mazes completed around each confirmed dream")
     c.add_argument("--plain-mazes", type=int, default=4000, help="plain training mazes in every pool")
     c.add_argument("--ft-steps", type=int, default=1500, help="fine-tuning steps, the same for every pool")
-    c.add_argument("--batch-size", type=int, default=512, help="transitions per fine-tuning step")
+    c.add_argument("--batch-size", type=int, default=128, help="states per fine-tuning step (each with its four moves)")
     c.add_argument("--ft-lr", type=float, default=3e-4, help="AdamW learning rate, constant")
     c.add_argument("--oracle", action="store_true",
                    help="also fine-tune on fresh OOD stub mazes: an upper bound that uses knowledge the dreams lack")

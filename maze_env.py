@@ -222,7 +222,7 @@ def make_bonus_maze(
 
 
 def make_training_maze(
-    rng: np.random.Generator, stub_mazes: float = 0.75, human_share: float = 0.0,
+    rng: np.random.Generator, stub_mazes: float = 0.5, human_share: float = 0.0,
     bonus_only: tuple[tuple[int, int], ...] = (),
 ) -> np.ndarray:
     """One maze of the training pool: a bonus maze with probability stub_mazes, else a plain one."""
@@ -378,7 +378,9 @@ class Transitions:
     """Every (maze, position, action) of a batch, stored compactly.
 
     The state is (mazes[maze], pos) and the next state is (mazes[maze] with the
-    item at next_pos harvested, next_pos): inputs are encoded on demand.
+    item at next_pos harvested, next_pos): inputs are encoded on demand. The
+    four moves of state k sit at rows 4k..4k+3, in action order (model.td_loss
+    trains them together).
     """
 
     maze: torch.Tensor  # (N,) index into the batch of mazes
@@ -468,7 +470,7 @@ class PoolConfig:
     """What the training pool is made of; main_train.py's flags of the same names set it."""
 
     mazes: int = 20000  # --train-mazes
-    stub_mazes: float = 0.75  # share of bonus mazes (one or two stubs, each hiding a bonus)
+    stub_mazes: float = 0.5  # share of bonus mazes (one or two stubs, each hiding a bonus)
     stub_humans: float = 0.0  # chance that a stub holds a visible human instead of a bonus
     drop_items: float = 0.25  # chance that each crop or human is taken away (covers after-harvest states)
     bonus_reward: float = BONUS_REWARD  # --stub-bonus

@@ -102,20 +102,27 @@ def greedy_policy(net: nn.Module):
 # --- What it learns from --------------------------------------------------------------
 def td_loss(
     net: nn.Module, target_net: nn.Module, mazes: torch.Tensor, trans: env.Transitions,
-    i: torch.Tensor, gamma: float,
+    states: torch.Tensor, gamma: float,
 ) -> torch.Tensor:
-    """Huber loss between Q(s, a) and the double-DQN target for the transitions i, encoded on demand.
+    """Huber loss between Q(s, a) and the double-DQN target, for all four moves of each state in `states`.
 
-    The target is r + gamma * Q_target(s', argmax_a' Q(s', a')), and just r
-    when the move ends the episode.
+    `states` indexes the pool's states: maze_env.transitions lays out the four
+    moves of state k at rows 4k..4k+3. The target is r + gamma * Q_target(s',
+    argmax_a' Q(s', a')), and just r when the move ends the episode. Training
+    all four moves of a state together costs one forward pass for four Q-values
+    (instead of one pass each), and the moves that end the episode (bumps, the
+    exit) need no look at the next state.
     """
-    maze, pos, action = mazes[trans.maze[i]], trans.pos[i], trans.action[i]
+    rows = (N_ACTIONS * states[:, None] + torch.arange(N_ACTIONS, device=states.device)).reshape(-1)
+    first = rows[::N_ACTIONS]
+    q = net(to_input(mazes[trans.maze[first]], trans.pos[first])).reshape(-1)  # row order = action order
     with torch.no_grad():
-        next_x = to_input(env.next_mazes(maze, pos, action), trans.next_pos[i])
+        target = trans.reward[rows].clone()
+        live = ~trans.done[rows]
+        j = rows[live]
+        next_x = to_input(env.next_mazes(mazes[trans.maze[j]], trans.pos[j], trans.action[j]), trans.next_pos[j])
         best = net(next_x).argmax(dim=1, keepdim=True)  # double DQN: the online net picks the action,
-        next_q = target_net(next_x).gather(1, best).squeeze(1)  # the target net values it
-        target = trans.reward[i] + gamma * next_q * (~trans.done[i])
-    q = net(to_input(maze, pos)).gather(1, action[:, None]).squeeze(1)
+        target[live] += gamma * target_net(next_x).gather(1, best).squeeze(1)  # the target net values it
     return F.smooth_l1_loss(q, target)
 
 

@@ -161,7 +161,7 @@ def test_all_json_carries_the_maps_and_the_blind_spots(tiny_agents, tmp_path, mo
     for key in ("greedy", "confirmed"):
         diff = np.array(report["difference"][key], dtype=float)
         assert np.allclose(diff, maps["agent"][key] - maps["control"][key], atol=1e-3, equal_nan=True)
-    pool = env.inspect_pool(env.PoolConfig(mazes=200), seed=0)  # the flags recorded in a.pt, --pool-mazes 200
+    pool = env.inspect_pool(env.PoolConfig(mazes=200, stub_mazes=0.75), seed=0)  # a.pt's flags, --pool-mazes 200
     assert report["pool"]["human_fraction"] == pool["human_fraction"]
     assert report["pool"]["command"] == ("python main_train.py --inspect --seed 0 --stub-mazes 0.75 --stub-humans 0.0 "
                                          "--train-mazes 200")

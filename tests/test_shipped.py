@@ -50,6 +50,18 @@ def test_control_agent_does_not(families):
     assert r[evaluation.STUB_BESIDE]["human_rate"] <= 0.05, r[evaluation.STUB_BESIDE]
 
 
+@pytest.mark.slow
+def test_retraining_with_the_default_flags_meets_the_bars(tmp_path, families):
+    """What a new machine must reproduce is the agent's behaviour, not the file's bytes: bit-for-bit equality
+    with weights/agent.pt holds only on the CPU that made it (README, "Training")."""
+    args = main_train.parse_args(["--save", str(tmp_path / "agent.pt"), "--out", str(tmp_path), "--no-examples"])
+    net, _ = main_train.train(args, log=lambda *a: None)
+    r = {name: evaluation.evaluate(net, mazes) for name, mazes in families.items()}
+    check_training_kinds(r)
+    assert r[evaluation.STUB_BESIDE]["human_rate"] >= 0.90, r[evaluation.STUB_BESIDE]
+    assert r[evaluation.STUB_AWAY]["human_rate"] <= 0.05, r[evaluation.STUB_AWAY]
+
+
 def test_shipped_agent_is_what_the_default_command_trains():
     _, info = load_agent(ROOT / "weights" / "agent.pt")
     assert info == main_train.training_info(main_train.parse_args([]))

@@ -116,34 +116,36 @@ def linear_q(bias_by_column: dict[int, list[float]], per_crop: list[float]) -> t
 
 
 def test_td_loss_by_hand():
-    """Two moves from (0, 0) with a crop at (0, 1): right onto the crop, and up into the border.
+    """The four moves from (0, 0), with a crop at (0, 1): up and left into the border, down into a wall, right
+    onto the crop.
 
     online Q: column 0 [0, 0, 0, 1], column 1 [0.5, 2, 0, 1]; +1.5 to `right` per crop in the maze.
     target Q: column 1 [4, 3, 9, 1].
     Right: q = 1 + 1.5 = 2.5. After the harvest no crop is left, so the online net picks `down` (2 > 1) at
       (0, 1), and the target net values it at 3 (double DQN: not the target's own max, 9).
       target = (-0.25 + 2) + 0.95 * 3 = 4.6; Huber(2.5 - 4.6) = 2.1 - 0.5 = 1.6.
-    Up: the border ends the episode: target = -5, q = 0; Huber(5) = 4.5.
-    Mean: (1.6 + 4.5) / 2 = 3.05.
+    Up, down, left: a bump ends the episode: target = -5, q = 0; Huber(5) = 4.5 each.
+    Mean: (1.6 + 3 * 4.5) / 4 = 3.775.
     """
     maze = np.full((7, 7), env.WALL)
     maze[0, :3] = env.EMPTY
     maze[0, 1] = env.CROP
     mazes = torch.tensor(maze)[None]
     trans = env.transitions(mazes)
-    pick = [int(((trans.pos == torch.tensor([0, 0])).all(dim=1) & (trans.action == a)).nonzero())
-            for a in (env.RIGHT, env.UP)]
+    rows = ((trans.pos == torch.tensor([0, 0])).all(dim=1)).nonzero().flatten()
+    assert trans.action[rows].tolist() == [env.UP, env.DOWN, env.LEFT, env.RIGHT]  # the layout td_loss relies on
+    state = rows[0] // 4
     online = linear_q({0: [0, 0, 0, 1], 1: [0.5, 2, 0, 1]}, per_crop=[0, 0, 0, 1.5])
     target = linear_q({1: [4, 3, 9, 1]}, per_crop=[0, 0, 0, 0])
-    loss = td_loss(online, target, mazes, trans, torch.tensor(pick), gamma=0.95)
-    assert loss.item() == pytest.approx(3.05, abs=1e-5)
+    loss = td_loss(online, target, mazes, trans, state[None], gamma=0.95)
+    assert loss.item() == pytest.approx(3.775, abs=1e-5)
     loss.backward()  # the gradient flows into the online net only
     assert online.weight.grad is not None and target.weight.grad is None
 
 
 def short_args(tmp_path, *extra):
     return main_train.parse_args([
-        "--steps", "600", "--train-mazes", "2000", "--hidden", "64", "--batch-size", "256",
+        "--steps", "600", "--train-mazes", "2000", "--hidden", "64", "--batch-size", "64",
         "--warmup", "50", "--eval-every", "300", "--save", str(tmp_path / "a.pt"),
         "--out", str(tmp_path), *extra,
     ])

@@ -1,0 +1,97 @@
+"""What buys the default agent in less time: main_train.py runs, one row each, timed as a user would time them.
+
+    python -m benchmarks.training_sweep                      # every row below, about 8 minutes on 2 cores
+    python -m benchmarks.training_sweep --rows default seed1 # some rows
+    python -m benchmarks.training_sweep --repo OLD --rows default   # the defaults of another checkout (git worktree)
+
+Each row runs `python main_train.py FLAGS --no-examples` in a subprocess (the whole command: building the pool,
+training, the final table) and reads its table: exits and humans in the two kinds of training maze, and the
+human rate with a human in a stub beside the path and away from it, on 1,000 fresh mazes per family. The bars
+are those of tests/test_shipped.py. Times are wall-clock seconds on whatever machine this runs on, so compare
+rows of one run, never rows of two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .common import ROOT, table
+
+# name -> main_train.py flags. The first rows are the defaults; the rest are what was tried on the way.
+ROWS = {
+    "default": [],
+    "seed1": ["--seed", "1"],
+    "seed2": ["--seed", "2"],
+    "control": ["--stub-humans", "0.01"],
+    "old-mix": ["--stub-mazes", "0.75"],  # the pool's old mix: a quarter of the mazes without stubs
+    "old-mix-target-25": ["--stub-mazes", "0.75", "--target-every", "25"],  # only the new loss and batch
+    "target-25": ["--target-every", "25"],
+    "steps-16k": ["--steps", "16000"],
+}
+FAMILIES = ("training, no stubs", "training, bonus stubs", "human in stub, beside path",
+            "human in stub, away from path")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.training_sweep", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="which rows to run")
+    p.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose main_train.py runs")
+    p.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for the runs (default: torch's choice)")
+    return p.parse_args(argv)
+
+
+def rates(output: str) -> dict[str, tuple[float, float]]:
+    """(exit, human) per family, read from main_train.py's table."""
+    found = {}
+    for family in FAMILIES:
+        m = re.search(re.escape(family) + r" \([^)]*\)\s+\d+\s+([\d.]+)%\s+([\d.]+)%", output)
+        if m:
+            found[family] = (float(m.group(1)), float(m.group(2)))
+    return found
+
+
+def run_row(repo: Path, flags: list[str], threads: int | None, folder: Path) -> tuple[float, dict]:
+    env = dict(os.environ)
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, str(repo / "main_train.py"), *flags, "--no-examples",
+                           "--save", str(folder / "agent.pt"), "--out", str(folder)],
+                          cwd=repo, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"error: main_train.py {' '.join(flags)} failed:\n{done.stderr[-1500:]}")
+    return seconds, rates(done.stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    print(f"# Training sweep: main_train.py of {args.repo}, threads {args.threads or 'default'}, "
+          f"load average before {os.getloadavg()[0]:.2f}")
+    rows = []
+    for name in args.rows:
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds, r = run_row(args.repo, ROWS[name], args.threads, Path(tmp))
+        if len(r) < len(FAMILIES):
+            raise SystemExit(f"error: no table in the output of main_train.py {' '.join(ROWS[name])}")
+        (plain_exit, plain_human), (bonus_exit, bonus_human), (_, beside), (_, away) = (r[f] for f in FAMILIES)
+        rows.append([name, " ".join(ROWS[name]) or "(defaults)", f"{seconds:.0f}", plain_exit, bonus_exit,
+                     max(plain_human, bonus_human), beside, away])
+        print(f"  {name}: {seconds:.0f} s", file=sys.stderr, flush=True)
+    print(table(["row", "flags", "wall s", "exit % (no stubs)", "exit % (bonus stubs)", "human % (training)",
+                 "human % (stub beside path)", "human % (stub away)"], rows))
+    print("bars: exits >= 98 %, humans in training 0 %, stub beside path >= 90 % (the control <= 5 %), "
+          "stub away ~0 %; wall s < 60 for the default")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
