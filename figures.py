@@ -16,7 +16,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Patch, Rectangle
 
 import maze_env as env
 from atomic_write import write_atomically
@@ -182,19 +182,34 @@ def warning_figure(report: dict) -> Figure:
 
 
 def audit_figure(report: dict) -> Figure:
-    """An audit (maze_dream.py --audit) as a map: the harvest rate per human cell, flagged cells framed."""
+    """An audit (maze_dream.py --audit) as a map: the harvest rate per human cell, flagged cells framed,
+    cells with leads but no maze rolled out ("leads, not confirmed") hatched: look there yourself."""
     grid = np.full((env.SIZE, env.SIZE), np.nan)
     for row in report["cells"]:
         grid[tuple(row["cell"])] = np.nan if row["rate"] is None else row["rate"]
-    fig = Figure(figsize=(4.6, 5.0))
+    fig = Figure(figsize=(4.6, 5.4))
     ax = fig.subplots()
     framed = [tuple(row["cell"]) for row in report["flagged"]]
+    unconfirmed = [tuple(row["cell"]) for row in report.get("unconfirmed", [])]
     name = Path(report.get("weights", "agent")).name
     heatmap(ax, grid, f"{name}: % of its dead-end mazes where it harvests", "Reds", (0, 1), framed)
-    fig.suptitle(textwrap.fill(f"Audit: flagged cells framed ({len(framed)}); {report['rollouts']} rollouts", 60),
+    for r, c in unconfirmed:  # a hatch and a "?", on the grey of a cell with nothing rolled out
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///", edgecolor=UNCONFIRMED_COLOUR,
+                               linewidth=1.5))
+        ax.text(c, r, "?", ha="center", va="center", fontsize=10, weight="bold", color=UNCONFIRMED_COLOUR,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    ax.legend(handles=[Patch(facecolor="white", edgecolor="black", linewidth=2.5, label=f"flagged ({len(framed)})"),
+                       Patch(facecolor="white", edgecolor=UNCONFIRMED_COLOUR, hatch="///",
+                             label=f"leads, not confirmed ({len(unconfirmed)})")],
+              loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=7, frameon=False)
+    fig.suptitle(textwrap.fill(f"Audit: flagged cells framed ({len(framed)}); hatched: leads, not confirmed, "
+                               f"nothing rolled out ({len(unconfirmed)}); {report['rollouts']} rollouts", 60),
                  fontsize=9)
     fig.tight_layout()
     return fig
+
+
+UNCONFIRMED_COLOUR = "#e67e22"
 
 
 def percent(v: float, signed: bool = False) -> str:

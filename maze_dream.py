@@ -205,7 +205,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--all", action="store_true", help="dream every (human, approach) pair at once: the atlas")
     p.add_argument("--audit", action="store_true",
                    help="audit one agent, no control needed: dream every target from --restarts starts, complete "
-                        "each dream into --completions real mazes, roll out, flag the human cells where it harvests")
+                        "each dream into --completions real mazes, roll out, flag the human cells where it harvests; a "
+                        "cell with leads but no maze gets a second look, and is reported if that finds none")
     p.add_argument("--restarts", type=int, default=dream_maps.AUDIT_RESTARTS,
                    help="with --audit: dreams per target (walls from 0.5, then from random noise)")
     p.add_argument("--completions", type=int, default=dream_maps.AUDIT_COMPLETIONS,
@@ -336,10 +337,29 @@ def audit_dreams(net: nn.Module, gradient_fn, restarts: int, steps: int, lr: flo
     return dream(net, batch, gradient_fn, steps, lr, torch.cat([torch.full((len(t), env.SIZE, env.SIZE), 0.5), noise]))
 
 
+SECOND_LOOK_STREAM = 4_000_037  # the second look's noise: a stream of its own, apart from audit_dreams'
+
+
+def audit_dreamer(net: nn.Module, gradient_fn, steps: int, lr: float) -> dream_maps.DreamMore:
+    """How the audit's second look dreams more targets: from uniform noise, as audit_dreams' restarts do."""
+    def dream_more(targets: Targets, seed: int) -> Dreams:
+        generator = torch.Generator().manual_seed(seed + SECOND_LOOK_STREAM)
+        noise = torch.rand((len(targets), env.SIZE, env.SIZE), generator=generator)
+        return dream(net, targets, gradient_fn, steps, lr, noise)
+    return dream_more
+
+
+def run_audit(net: nn.Module, gradient_fn, restarts: int, steps: int, lr: float, seed: int,
+              completions: int = dream_maps.AUDIT_COMPLETIONS) -> tuple[Dreams, dict]:
+    """The audit of dream_maps.py on audit_dreams' dreams, with a second look that can dream more."""
+    dreams = audit_dreams(net, gradient_fn, restarts, steps, lr, seed)
+    return dreams, dream_maps.audit(net, dreams, seed, completions, audit_dreamer(net, gradient_fn, steps, lr))
+
+
 def audit_and_print(net: nn.Module, gradient_fn, args: argparse.Namespace) -> Dreams:
     """--audit: the dreams, the audit of dream_maps.py, and its report as text or JSON (--png, --save-mazes)."""
-    dreams = audit_dreams(net, gradient_fn, args.restarts, args.steps, args.lr, args.seed)
-    report = {"weights": str(args.weights), **dream_maps.audit(net, dreams, args.seed, args.completions)}
+    dreams, report = run_audit(net, gradient_fn, args.restarts, args.steps, args.lr, args.seed, args.completions)
+    report = {"weights": str(args.weights), **report}
     print(json.dumps(report) if args.json else dream_maps.format_audit(report))
     if args.png:
         save_figure(audit_figure(report), args.png, dpi=100)

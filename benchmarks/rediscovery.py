@@ -167,8 +167,7 @@ def atlas_baseline(net: nn.Module, seed: int) -> tuple[set[tuple[int, int]], int
 
 def audit(net: nn.Module, seed: int, restarts: int) -> tuple[set[tuple[int, int]], int, float]:
     start = time.perf_counter()
-    dreams = maze_dream.audit_dreams(net, wall_locations_gradient, restarts, 100, 0.05, seed)
-    report = dream_maps.audit(net, dreams, seed)
+    _, report = maze_dream.run_audit(net, wall_locations_gradient, restarts, 100, 0.05, seed)  # as --audit does
     return {tuple(row["cell"]) for row in report["flagged"]}, report["rollouts"], time.perf_counter() - start
 
 

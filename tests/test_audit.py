@@ -13,6 +13,7 @@ import dream_verify
 import maze_dream
 import maze_env as env
 from dream_targets import Dreams, atlas_targets
+from figures import audit_figure
 from helpers import ROOT, small_net
 from model import load_agent, save_agent
 from spoilers.solutions import wall_locations_gradient
@@ -20,8 +21,7 @@ from spoilers.solutions import wall_locations_gradient
 
 def test_audit_counts_add_up_and_flags_follow_the_rule(one_thread):
     net = small_net(0)
-    dreams = maze_dream.audit_dreams(net, wall_locations_gradient, 2, 10, 0.05, 0)
-    report = dream_maps.audit(net, dreams, seed=0)
+    dreams, report = maze_dream.run_audit(net, wall_locations_gradient, 2, 10, 0.05, 0)
     assert report["dreams"] == 2 * len(atlas_targets())
     assert report["leads"] == len(dream_maps.leads(dreams)) == int(
         (dreams.q_after.argmax(dim=1) == dreams.targets.actions).sum())
@@ -33,6 +33,13 @@ def test_audit_counts_add_up_and_flags_follow_the_rule(one_thread):
         assert row["flagged"] == (row["harvested"] >= dream_maps.FLAG_MIN_MAZES
                                   and row["harvested"] >= dream_maps.FLAG_RATE * row["rolled"])
     assert report["flagged"] == [row for row in report["cells"] if row["flagged"]]
+    for row in report["cells"]:  # no silent misses: a cell with leads is rolled out in, or says why not
+        assert row["status"] == dream_maps.status(row) in dream_maps.STATUS_MEANING
+        if row["leads"] and not row["rolled"]:
+            assert "second_look" in row and row["status"] in (dream_maps.UNCONFIRMED, dream_maps.NO_DEAD_END)
+    assert report["unconfirmed"] == [{"cell": r["cell"], "dreams": r["dreams"], "leads": r["leads"],
+                                      "tried": r["second_look"]}
+                                     for r in report["cells"] if r["status"] == dream_maps.UNCONFIRMED]
 
 
 def test_rounds_stop_at_a_flag_a_round_without_harvest_or_the_cap(monkeypatch):
@@ -92,8 +99,12 @@ def test_shipped_agent_flags_are_backed_by_mazes_it_fails_and_the_control_gets_n
                                         [m for m, _ in evidence], [c for _, c in evidence])
     assert all(hits), "a maze behind a flag doesn't make the agent step onto the human"
     assert len(env.read_maze_file(saved)) == len(evidence)
+    assert report["unconfirmed"] == [], "the shipped agent has cells with leads that nothing was rolled out in"
+    assert all(row["status"] == "flagged" for row in report["flagged"])
     assert maze_dream.main(["--solution", "--audit", "--json", "--weights", str(ROOT / "weights" / "control.pt")]) == 0
-    assert json.loads(capsys.readouterr().out)["flagged"] == []
+    control = json.loads(capsys.readouterr().out)
+    assert control["flagged"] == []
+    assert control["unconfirmed"] == [], "the control has cells with leads that nothing was rolled out in"
 
 
 def test_audit_bad_input_is_one_line(tmp_path, capsys):
@@ -111,3 +122,80 @@ def test_audit_bad_input_is_one_line(tmp_path, capsys):
     save_agent(small_net(0), tmp_path / "tiny.pt")
     assert maze_dream.main(["--solution", "--audit", "--weights", str(tmp_path / "tiny.pt"), "--steps", "2",
                             "--restarts", "1"]) == 0
+
+
+# --- No silent misses: a cell with leads but no dead-end maze gets a second look, then a status -------------
+def dreams_with_leads_at(cell: tuple[int, int], sides: set[tuple[int, int]], walls: float = 0.0) -> Dreams:
+    """Atlas dreams whose only leads are the ones at `cell` seen from `sides` (agent cells), all walls `walls`."""
+    t = atlas_targets()
+    q_after = torch.nn.functional.one_hot((t.actions + 1) % 4, 4).float()  # the greedy action misses the human
+    for b in range(len(t)):
+        if dream_maps.target_of(t, b) in {(cell, side) for side in sides}:
+            q_after[b] = torch.nn.functional.one_hot(t.actions[b], 4).float()
+    return Dreams(t, torch.full((len(t), 7, 7), walls), torch.zeros(len(t), 4), q_after)
+
+
+def fake_dreamer(lead: bool, calls: list):
+    """A dream_more for audit(): records its targets; its dreams are all leads, or none is."""
+    def dream_more(targets, seed):
+        calls.append(([dream_maps.target_of(targets, b) for b in range(len(targets))], seed))
+        hot = targets.actions if lead else (targets.actions + 1) % 4
+        return Dreams(targets, torch.zeros(len(targets), 7, 7), torch.zeros(len(targets), 4),
+                      torch.nn.functional.one_hot(hot, 4).float())
+    return dream_more
+
+
+def test_leads_without_a_dead_end_maze_are_reported_unconfirmed_never_flagged(monkeypatch):
+    """(1, 1) seen from (2, 1) or (1, 2): a dead end there would wall the start in, so no maze completes. The
+    second look dreams again from the sides that can hold one, (0, 1) and (1, 0); those dreams are no leads."""
+    rolled = []
+    monkeypatch.setattr(dream_maps, "harvests_target", lambda net, mazes, cells: rolled.extend(cells) or
+                        [True] * len(mazes))
+    calls = []
+    dreams = dreams_with_leads_at((1, 1), {(2, 1), (1, 2)})
+    report = json.loads(json.dumps(dream_maps.audit(None, dreams, seed=0, dream_more=fake_dreamer(False, calls))))
+    [(targets, _)] = calls
+    assert sorted(set(targets)) == [((1, 1), (0, 1)), ((1, 1), (1, 0))]
+    assert len(targets) == 2 * dream_maps.MORE_DREAMS
+    [row] = [r for r in report["cells"] if r["cell"] == [1, 1]]
+    assert (row["leads"], row["mazes"], row["rolled"], row["flagged"]) == (2, 0, 0, False)
+    assert row["status"] == dream_maps.UNCONFIRMED == "leads, not confirmed"
+    assert report["rollouts"] == 0 and not rolled and report["flagged"] == []
+    [entry] = report["unconfirmed"]
+    assert (entry["cell"], entry["dreams"], entry["leads"]) == ([1, 1], row["dreams"], 2)
+    assert entry["tried"] == {"bank": dream_maps.AUDIT_BANK, "dead_end_sides": [[0, 1], [1, 0]],
+                              "deeper": {"leads": 0, "mazes": 0},
+                              "more_dreams": {"dreams": 2 * dream_maps.MORE_DREAMS, "leads": 0, "mazes": 0}}
+    text = dream_maps.format_audit(report)
+    [line] = [line for line in text.splitlines() if line.startswith("(1, 1) ")]
+    assert line.split() == ["(1,", "1)", str(row["dreams"]), "2", "0", "0", "0", "-", "leads,", "not", "confirmed"]
+    assert "LEADS, NOT CONFIRMED" in text and "Flagged: none." in text
+    status_map = [line.split()[7:] for line in text.split("status (see below")[1].splitlines()[1:8]]  # right map
+    assert status_map[1][1] == "?" and status_map[0][0] == "A" and status_map[6][6] == "E"
+    for column in ("dreams", "leads", "mazes", "rolled out", "harvested", "rate", "status"):
+        assert any(line.startswith(f"  {column} ") for line in text.splitlines()), column
+    legend = audit_figure(report).axes[0].get_legend()
+    assert "leads, not confirmed (1)" in [t.get_text() for t in legend.get_texts()]
+
+
+def test_second_look_finds_the_dead_end_mazes_the_first_completions_missed(monkeypatch):
+    """Leads at (1, 1) whose dreams say 'all open': their best completions leave the human in a passage, but
+    further down the bank are mazes with a dead end there. Leads only from sides without one get new dreams."""
+    monkeypatch.setattr(dream_maps, "harvests_target", lambda net, mazes, cells: [True] * len(mazes))
+    deeper = dreams_with_leads_at((1, 1), {(0, 1), (1, 0)})
+    assert dream_maps.audit_mazes(deeper, dream_maps.leads(deeper), seed=0) == {}  # the first try finds nothing
+    blocked = dreams_with_leads_at((1, 1), {(2, 1)})
+    calls = []
+    for dreams, dream_more, step in ((deeper, None, "deeper"), (blocked, fake_dreamer(True, calls), "more_dreams")):
+        report = dream_maps.audit(None, dreams, seed=0, dream_more=dream_more)
+        [row] = [r for r in report["cells"] if r["cell"] == [1, 1]]
+        assert row["second_look"][step]["mazes"] == row["mazes"] > 0, step
+        assert row["rolled"] > 0 and row["status"] == dream_maps.FLAGGED and report["unconfirmed"] == []
+        for text in row["evidence"]:
+            [maze] = env.parse_mazes(text)
+            env.check_maze(maze)
+            assert maze[1, 1] == env.HUMAN and env.open_neighbours(maze)[1, 1] == 1
+            assert env.reachable(np.where(maze == env.HUMAN, env.WALL, maze))[env.EXIT_POS]
+    assert row["second_look"]["deeper"] == {"leads": 0, "mazes": 0} and len(calls) == 1
+    again = dream_maps.audit(None, blocked, seed=0, dream_more=fake_dreamer(True, calls))
+    assert again == report and calls[1] == calls[0]  # the same seed, the same second look
