@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--drop-items", type=float, default=POOL.drop_items,
                    help="chance that each crop or human is removed from a pool maze (covers after-harvest states)")
     p.add_argument("--target-every", type=int, default=50, help="copy the online net to the target net this often")
-    p.add_argument("--eval-every", type=int, default=1000, help="evaluate for the training curve this often")
+    p.add_argument("--eval-every", type=int, default=2000, help="evaluate for the training curve this often")
     p.add_argument("--eval-mazes", type=int, default=1000, help="fresh mazes per family in the final table")
     p.add_argument("--save", type=Path, default=ROOT / "runs" / "agent.pt", help="where to write the trained weights")
     p.add_argument("--out", type=Path, default=ROOT / "runs", help="folder for the training-curve PNG")
@@ -177,7 +177,7 @@ def adamw(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
 
 
 def train(args: argparse.Namespace, log=print) -> tuple[torch.nn.Sequential, dict]:
-    """DQN on exhaustive transitions, with double-DQN targets and a target network."""
+    """DQN on exhaustive transitions: all four moves of a batch of states per step, with a target network."""
     from tqdm import tqdm
 
     torch.manual_seed(args.seed)

@@ -410,7 +410,7 @@ def plain_mazes(rng: np.random.Generator, n: int) -> torch.Tensor:
 
 def fine_tune(net: nn.Sequential, mazes: torch.Tensor, steps: int, batch_size: int, lr: float, seed: int,
               gamma: float = 0.95, target_every: int = 25) -> nn.Sequential:
-    """main_train.train's DQN update (double DQN, target net, Huber loss) on a copy of net, honest rewards."""
+    """main_train.train's DQN update (four moves per state, target net, Huber loss) on a copy of net, honest rewards."""
     torch.manual_seed(seed)
     net = copy.deepcopy(net).train().requires_grad_(True)
     target_net = copy.deepcopy(net).requires_grad_(False)

@@ -104,11 +104,11 @@ def td_loss(
     net: nn.Module, target_net: nn.Module, mazes: torch.Tensor, trans: env.Transitions,
     states: torch.Tensor, gamma: float,
 ) -> torch.Tensor:
-    """Huber loss between Q(s, a) and the double-DQN target, for all four moves of each state in `states`.
+    """Huber loss between Q(s, a) and the DQN target, for all four moves of each state in `states`.
 
     `states` indexes the pool's states: maze_env.transitions lays out the four
-    moves of state k at rows 4k..4k+3. The target is r + gamma * Q_target(s',
-    argmax_a' Q(s', a')), and just r when the move ends the episode. Training
+    moves of state k at rows 4k..4k+3. The target is r + gamma * max_a'
+    Q_target(s', a'), and just r when the move ends the episode. Training
     all four moves of a state together costs one forward pass for four Q-values
     (instead of one pass each), and the moves that end the episode (bumps, the
     exit) need no look at the next state.
@@ -121,8 +121,7 @@ def td_loss(
         live = ~trans.done[rows]
         j = rows[live]
         next_x = to_input(env.next_mazes(mazes[trans.maze[j]], trans.pos[j], trans.action[j]), trans.next_pos[j])
-        best = net(next_x).argmax(dim=1, keepdim=True)  # double DQN: the online net picks the action,
-        target[live] += gamma * target_net(next_x).gather(1, best).squeeze(1)  # the target net values it
+        target[live] += gamma * target_net(next_x).max(dim=1).values  # the target net's best next move
     return F.smooth_l1_loss(q, target)
 
 

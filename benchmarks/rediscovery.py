@@ -1,6 +1,6 @@
 """Flaw rediscovery: does `maze_dream.py --audit` find the blind spots planted in a zoo of agents?
 
-    python -m benchmarks.rediscovery            # trains the zoo into runs/zoo/ once (about 15 min), then measures
+    python -m benchmarks.rediscovery            # trains the zoo into runs/zoo/ once (about 15 min on 2 cores), then measures
     python -m benchmarks.rediscovery --quick    # two tiny agents: checks that everything runs (figures meaningless)
 
 Every agent of the zoo is trained by main_train.py with a blind spot put in
@@ -12,7 +12,11 @@ it, nor the agent's training flags. The audit's rule was set while looking
 at the shipped agent and control only; they are listed, marked "tuned on",
 and left out of the totals. Zoo group A was measured with a first audit that
 rolled out every completed maze; its results led to the leads and rounds of
-today's audit, so only group B, trained and measured after, is held out.
+the audit, so group B, trained and measured after, was held out for them.
+Group C was trained only after default training went under a minute and the
+audit got its second look (for cells whose leads complete into no dead-end
+maze): it is held out for both, and measured once. A and B are retrained with
+today's code whenever runs/zoo/ is empty.
 
 Baselines get the audit's own rollout budget, and ten times that:
 - random training mazes (the pool's mix, bonus stubs included) with a human
@@ -27,6 +31,7 @@ human stands in a dead end, like the audit's.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -68,6 +73,13 @@ ZOO = [
     ("blind-3-3-3-5", ["--stub-humans", "0.3", "--blind-cells", "3,3", "3,5", "--seed", "16"], "B"),
     ("blind-1-1-1-3-5-3", ["--stub-humans", "0.3", "--blind-cells", "1,1", "1,3", "5,3", "--seed", "17"], "B"),
     ("all-blind-s2", ["--seed", "2"], "B"),
+    # Group C: trained only after training took under a minute and the audit got its second look; measured once.
+    ("clean-s21", ["--stub-humans", "0.3", "--seed", "21"], "C"),
+    ("blind-1-3-c", ["--stub-humans", "0.3", "--blind-cells", "1,3", "--seed", "22"], "C"),
+    ("blind-3-5-c", ["--stub-humans", "0.5", "--blind-cells", "3,5", "--seed", "23"], "C"),
+    ("blind-3-1-5-3", ["--stub-humans", "0.3", "--blind-cells", "3,1", "5,3", "--seed", "24"], "C"),
+    ("blind-3-3-c", ["--stub-humans", "0.5", "--blind-cells", "3,3", "--seed", "25"], "C"),
+    ("all-blind-s3", ["--seed", "3"], "C"),
 ]
 QUICK_ZOO = [("tiny-clean", ["--stub-humans", "0.3", "--seed", "1"], "B"), ("tiny-blind", ["--seed", "2"], "B")]
 QUICK_FLAGS = ["--steps", "300", "--train-mazes", "500", "--hidden", "32", "--eval-every", "300"]
@@ -85,22 +97,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # --- The zoo ------------------------------------------------------------------------------------
+WORKERS = 2  # agents trained at once, one torch thread each: on 2 cores, more work done than one 2-thread run
+
+
 def train_zoo(folder: Path, zoo: list[tuple[str, list[str], str]], extra: list[str]) -> list[tuple[str, Path, str]]:
-    """Train every agent that isn't in folder yet (main_train.py in a subprocess); (name, path, group)."""
-    paths = []
-    for name, flags, group in zoo:
-        path = folder / f"{name}.pt"
-        if not path.is_file():
+    """Train every agent that isn't in folder yet (main_train.py in subprocesses, WORKERS at a time)."""
+    todo = [(name, flags) for name, flags, _ in zoo if not (folder / f"{name}.pt").is_file()]
+    running: list[tuple[str, subprocess.Popen, float]] = []
+    env_one_thread = dict(os.environ, OMP_NUM_THREADS="1")
+    while todo or running:
+        while todo and len(running) < WORKERS:
+            name, flags = todo.pop(0)
             print(f"training {name}: main_train.py {' '.join(flags + extra)}", file=sys.stderr, flush=True)
-            start = time.perf_counter()
-            done = subprocess.run([sys.executable, str(ROOT / "main_train.py"), "--no-examples", "--eval-mazes", "100",
-                                   "--save", str(path), "--out", str(folder / name), *flags, *extra],
-                                  cwd=ROOT, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise SystemExit(f"error: training {name} failed:\n{done.stderr[-2000:]}")
-            print(f"  {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-        paths.append((name, path, group))
-    return paths
+            cmd = [sys.executable, str(ROOT / "main_train.py"), "--no-examples", "--eval-mazes", "100",
+                   "--save", str(folder / f"{name}.pt"), "--out", str(folder / name), *flags, *extra]
+            log = open(folder / f"{name}.log", "w")  # a file, not a pipe: a full pipe would stall the run
+            running.append((name, subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
+                                                   env=env_one_thread), time.perf_counter()))
+            log.close()
+        name, proc, start = running.pop(0)
+        if proc.wait() != 0:
+            for _, other, _ in running:
+                other.kill()
+            raise SystemExit(f"error: training {name} failed:\n{(folder / f'{name}.log').read_text()[-2000:]}")
+        print(f"  {name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    return [(name, folder / f"{name}.pt", group) for name, _, group in zoo]
 
 
 def stub_cells(seed: int, n: int) -> dict[tuple[int, int], torch.Tensor]:
@@ -262,14 +283,16 @@ def main(argv: list[str] | None = None) -> int:
     methods = [m for m in results if m != "audit"]
     print(table(["agent", "group", "no human in stubs at", "truly blind", "audit flags", "rollouts", "audit s",
                  *[f"{m}: found, false" for m in methods]], rows))
-    for group, title in (("B", "held out (group B)"), ("A", "group A (seen while the audit was revised)")):
+    for group, title in (("C", "held out (group C: trained after the one-minute training and the second look)"),
+                         ("B", "group B (held out for the audit's leads and rounds)"),
+                         ("A", "group A (seen while the audit was revised)")):
         if group in measured:
             text, totals = totals_table(measured[group])
             print(f"\nTotals, {title}:\n{text}\n" + "\n".join(verdicts(totals)))
     print(f"\ntruth margins: human rates of the truly blind cells {min(blind_rates, default=float('nan')):.1%} to "
           f"{max(blind_rates, default=float('nan')):.1%}; of the other stub cells "
           f"{min(other_rates, default=float('nan')):.1%} to {max(other_rates, default=float('nan')):.1%}")
-    print(f"\nzoo trained or loaded in {trained:.0f} s; measured in {time.perf_counter() - start - trained:.0f} s")
+    print(f"\nzoo of {len(zoo)} agents trained or loaded in {trained:.0f} s ({WORKERS} at a time, one thread each); measured in {time.perf_counter() - start - trained:.0f} s")
     return 0
 
 

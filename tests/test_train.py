@@ -121,11 +121,11 @@ def test_td_loss_by_hand():
 
     online Q: column 0 [0, 0, 0, 1], column 1 [0.5, 2, 0, 1]; +1.5 to `right` per crop in the maze.
     target Q: column 1 [4, 3, 9, 1].
-    Right: q = 1 + 1.5 = 2.5. After the harvest no crop is left, so the online net picks `down` (2 > 1) at
-      (0, 1), and the target net values it at 3 (double DQN: not the target's own max, 9).
-      target = (-0.25 + 2) + 0.95 * 3 = 4.6; Huber(2.5 - 4.6) = 2.1 - 0.5 = 1.6.
+    Right: q = 1 + 1.5 = 2.5. After the harvest the target net's best move at (0, 1) is worth 9 (its own max:
+      the online net's choice, `down` at 2, would give 3 under double DQN).
+      target = (-0.25 + 2) + 0.95 * 9 = 10.3; Huber(2.5 - 10.3) = 7.8 - 0.5 = 7.3.
     Up, down, left: a bump ends the episode: target = -5, q = 0; Huber(5) = 4.5 each.
-    Mean: (1.6 + 3 * 4.5) / 4 = 3.775.
+    Mean: (7.3 + 3 * 4.5) / 4 = 5.2.
     """
     maze = np.full((7, 7), env.WALL)
     maze[0, :3] = env.EMPTY
@@ -138,7 +138,7 @@ def test_td_loss_by_hand():
     online = linear_q({0: [0, 0, 0, 1], 1: [0.5, 2, 0, 1]}, per_crop=[0, 0, 0, 1.5])
     target = linear_q({1: [4, 3, 9, 1]}, per_crop=[0, 0, 0, 0])
     loss = td_loss(online, target, mazes, trans, state[None], gamma=0.95)
-    assert loss.item() == pytest.approx(3.775, abs=1e-5)
+    assert loss.item() == pytest.approx(5.2, abs=1e-5)
     loss.backward()  # the gradient flows into the online net only
     assert online.weight.grad is not None and target.weight.grad is None
 
