@@ -93,6 +93,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="two tiny agents in a temporary folder: a smoke run")
     p.add_argument("--zoo", type=Path, default=ROOT / "runs" / "zoo", help="where the zoo's weights are kept")
     p.add_argument("--seed", type=int, default=0, help="seed of the audit, the baselines and the truth mazes")
+    p.add_argument("--groups", nargs="+", choices=sorted({g for _, _, g in ZOO}), default=None,
+                   help="only the zoo agents of these groups (default: all)")
     return p.parse_args(argv)
 
 
@@ -258,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) if args.quick else args.zoo
         folder.mkdir(parents=True, exist_ok=True)
-        zoo = train_zoo(folder, QUICK_ZOO if args.quick else ZOO, QUICK_FLAGS if args.quick else [])
+        chosen = [z for z in ZOO if args.groups is None or z[2] in args.groups]
+        zoo = train_zoo(folder, QUICK_ZOO if args.quick else chosen, QUICK_FLAGS if args.quick else [])
         trained = time.perf_counter() - start
         agents = zoo if args.quick else [("agent.pt", SHIPPED_WEIGHTS, "tuned on"),
                                          ("control.pt", CONTROL_WEIGHTS, "tuned on")] + zoo
