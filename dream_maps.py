@@ -135,21 +135,24 @@ BLIND_SPOT_RULE = (f"the agent's greedy rate exceeds the control's by at least {
                    "of the cell's approaches, and no maze in the agent's training pool has a human there")
 
 
-def blind_spots(agent: CellMaps, control: CellMaps, pool: dict) -> list[dict]:
-    """The cells where dreaming warns about the agent and not the control, and the training data show no human."""
+def reference_rule(agent: np.ndarray, control: np.ndarray, pool_human: np.ndarray,
+                   margin: float = BLIND_SPOT_MARGIN) -> np.ndarray:
+    """BLIND_SPOT_RULE as a (7, 7) mask (exercise 2 of maze_dream.py asks for the same)."""
+    return (np.nan_to_num(agent - control, nan=-1) >= margin - 1e-9) & (pool_human == 0)
+
+
+def blind_spots(agent: CellMaps, control: CellMaps, pool: dict, rule=reference_rule) -> list[dict]:
+    """The cells where dreaming warns about the agent and not the control, and the training data show no human.
+
+    rule(agent greedy, control greedy, pool human fraction, margin) -> a (7, 7) mask picks them."""
     human = np.array(pool["human_fraction"])
     opened = np.array(pool["open_fraction"])
-    diff = agent.greedy - control.greedy
-    found = []
-    for r, c in zip(*np.nonzero(np.nan_to_num(diff, nan=-1) >= BLIND_SPOT_MARGIN - 1e-9)):
-        if human[r, c] == 0:
-            found.append({
-                "cell": [int(r), int(c)], "approaches": int(agent.approaches[r, c]),
-                "agent_greedy": float(agent.greedy[r, c]), "control_greedy": float(control.greedy[r, c]),
-                "agent_confirmed": float(agent.confirmed[r, c]), "control_confirmed": float(control.confirmed[r, c]),
-                "pool_open": float(opened[r, c]), "pool_human": float(human[r, c]),
-            })
-    return found
+    mask = rule(agent.greedy.copy(), control.greedy.copy(), human.copy(), BLIND_SPOT_MARGIN)
+    return [{"cell": [int(r), int(c)], "approaches": int(agent.approaches[r, c]),
+             "agent_greedy": float(agent.greedy[r, c]), "control_greedy": float(control.greedy[r, c]),
+             "agent_confirmed": float(agent.confirmed[r, c]), "control_confirmed": float(control.confirmed[r, c]),
+             "pool_open": float(opened[r, c]), "pool_human": float(human[r, c])}
+            for r, c in zip(*np.nonzero(mask))]
 
 
 def format_blind_spots(spots: list[dict]) -> str:
@@ -243,7 +246,8 @@ class Checked:
         return warning_maps(self.dreams, self.verdict)
 
 
-def atlas_report(agent: Checked, control: Checked | None, info: dict, args: argparse.Namespace) -> dict:
+def atlas_report(agent: Checked, control: Checked | None, info: dict, args: argparse.Namespace,
+                 rule=reference_rule) -> dict:
     """Everything --all finds: per-agent maps, their difference, the training pool, the blind spots.
 
     Printed as text, ending with the maps; with args.json nothing is printed (progress goes to stderr)
@@ -265,7 +269,7 @@ def atlas_report(agent: Checked, control: Checked | None, info: dict, args: argp
     diff = CellMaps(agent.maps.approaches, agent.maps.greedy - control.maps.greedy,
                     agent.maps.confirmed - control.maps.confirmed)
     pool = training_pool(info, args.pool_mazes, log=lambda message: print(message, file=sys.stderr))
-    spots = blind_spots(agent.maps, control.maps, pool)
+    spots = blind_spots(agent.maps, control.maps, pool, rule)
     family = confirm(spots, dict(zip(ROLES, (agent.net, control.net))), args.seed) if spots else None
     report |= {"difference": {"greedy": grid_json(diff.greedy), "confirmed": grid_json(diff.confirmed)},
                "pool": {k: pool[k] for k in ("command", "mazes", "open_fraction", "human_fraction")},

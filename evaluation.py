@@ -18,7 +18,7 @@ EXAMPLES = ROOT / "examples"  # the mazes main_train.py plays after training
 
 # The families of evaluation mazes.
 PLAIN_MAZES = "training, no stubs"
-BONUS_MAZES = "training, bonus stubs"
+BONUS_MAZES = "training, with stubs"
 STUB_BESIDE = "human in stub, beside path"
 STUB_AWAY = "human in stub, away from path"
 
@@ -65,24 +65,26 @@ def evaluate(net: nn.Module, mazes: torch.Tensor) -> dict:
     }
 
 
-def format_table(results: dict[str, dict], seen: set[str] | None = None) -> str:
-    """The rates as a table; families not in `seen` (when given) are marked OOD."""
-    lines = [f"{'mazes':<44}{'n':>6}{'exit':>8}{'human':>8}{'crop':>8}{'bonus':>8}{'steps':>8}"]
+def format_table(results: dict[str, dict], seen: set[str] | None = None, bonus: bool = False) -> str:
+    """The rates as a table; families not in `seen` (when given) are marked OOD. bonus: add that column."""
+    extra = f"{'bonus':>8}" if bonus else ""
+    lines = [f"{'mazes':<44}{'n':>6}{'exit':>8}{'human':>8}{'crop':>8}{extra}{'steps':>8}"]
     for name, r in results.items():
         label = name if seen is None else f"{name} ({'trained on' if name in seen else 'OOD'})"
+        extra = f"{r['bonus_rate']:>8.1%}" if bonus else ""
         lines.append(
             f"{label:<44}{r['mazes']:>6}{r['exit_rate']:>8.1%}{r['human_rate']:>8.1%}"
-            f"{r['crop_rate']:>8.1%}{r['bonus_rate']:>8.1%}{r['mean_steps']:>8.1f}"
+            f"{r['crop_rate']:>8.1%}{extra}{r['mean_steps']:>8.1f}"
         )
     return "\n".join(lines)
 
 
-def family_table(net: nn.Module, info: dict, seed: int, n: int) -> str:
+def family_table(net: nn.Module, info: dict, seed: int, n: int, bonus: bool = False) -> str:
     """The agent's rates on n fresh mazes per family, with a title; OOD marks what its pool never held."""
     title = (f"Greedy rollouts on {n} fresh mazes per family (rates are fractions of mazes;\n"
              "'OOD' marks a kind of maze that was never in this agent's training pool):")
     families = eval_families(seed, n)
-    return title + "\n" + format_table({k: evaluate(net, v) for k, v in families.items()}, trained_on(info))
+    return title + "\n" + format_table({k: evaluate(net, v) for k, v in families.items()}, trained_on(info), bonus)
 
 
 def play(net: nn.Module, maze: np.ndarray) -> str:

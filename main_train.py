@@ -71,6 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="don't train: evaluate --weights on the mazes in FILE")
     p.add_argument("--table", action="store_true",
                    help="don't train: print the evaluation table of --weights on --eval-mazes fresh mazes per family")
+    p.add_argument("--details", action="store_true",
+                   help="with --table: also the training data's flags and the bonus column")
     p.add_argument("--inspect", action="store_true",
                    help="don't train: show what is in the training pool that these flags make")
     p.add_argument("--reveal", action="store_true",
@@ -281,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         except WeightsError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        print(f"{args.weights} ({reveal.public_info(info)})")  # never the blind cells: see reveal.py
-        print(family_table(net, info, args.seed, args.eval_mazes))
+        print(f"{args.weights} ({reveal.public_info(info, args.details)})")  # never the blind cells: reveal.py
+        print(family_table(net, info, args.seed, args.eval_mazes, args.details))
         return 0
 
     try:  # read the example mazes now: a broken file should stop us before training, not after

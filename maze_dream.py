@@ -5,7 +5,9 @@ weights fixed and change the input: the wall channel, by gradient ascent, so
 that the agent standing beside a human wants to step onto it. Everything else
 in the input stays fixed: no crops, one human, the exit, the agent's cell.
 
-Your exercise is `wall_locations_gradient` (fewer than 10 lines). The rest of
+Two exercises are in this file: `wall_locations_gradient` (exercise 1, fewer
+than 10 lines) and `warning_cells` (exercise 2, for the warning map of
+--all). `python check.py 1` and `python check.py 2` check them. The rest of
 this file runs as it is:
 
     python maze_dream.py                       # dream the lecture's case
@@ -41,7 +43,11 @@ from figures import audit_figure, heatmaps_figure, save_figure
 from model import CONTROL_WEIGHTS, SHIPPED_WEIGHTS, WeightsError, channels_to_input, greedy_policy, load_agent
 
 
-# --- The exercise -------------------------------------------------------------------
+# --- Exercise 1: which way should the walls move? -------------------------------------
+# Difficulty 2/3, importance 3/3, about 15 minutes.
+# You learn: autograd gives the derivative with respect to the input as readily as with respect to the
+# weights; that is all "running the network in reverse" takes.
+# Check: python check.py 1      Stuck: python check.py 1 --hint 1 (then --hint 2, --hint 3)
 def wall_locations_gradient(
     net: nn.Module,
     walls: torch.Tensor,
@@ -73,16 +79,9 @@ def wall_locations_gradient(
         workshop this one replaces).
     """
     # TODO START
-    # 1. Make a copy of `walls` that autograd tracks: detach it, clone it and
-    #    call .requires_grad_() on the copy.
-    # 2. Build the network's input from the copy and the fixed channels with
-    #    channels_to_input(walls, crops, humans, exits, position).
-    # 3. Run the network: it gives (B, 4) Q-values. Pick, for each dream b,
-    #    the Q-value of action[b].
-    # 4. Return the gradient of the sum of those Q-values with respect to the
-    #    copy (torch.autograd.grad). Summing is fine: dream b's walls only
-    #    affect dream b's Q-value.
-    raise NotImplementedError("fill in the TODOs in wall_locations_gradient")
+    # Return d Q_b(action[b]) / d walls[b] for every dream b, as the docstring
+    # says, leaving `walls` and the network as they are.
+    raise NotImplementedError("fill in the TODO in wall_locations_gradient")
     # TODO END
 
 
@@ -126,6 +125,52 @@ def dream(
         # Step uphill, stay between "no wall" (0) and "wall" (1), and keep the fixed cells open.
         walls = ((walls + lr * gradient).clamp(0, 1) * free).detach()
     return Dreams(targets, walls.cpu(), q_before, q_values(net, walls, targets))
+
+
+# --- Exercise 2: when is a dream a warning? ---------------------------------------------
+# Difficulty 1/3, importance 3/3, about 10 minutes, after `--all` (the atlas).
+# You learn: a dream that fools the agent is evidence only against a baseline. A control agent, trained
+# on data with humans in stubs, is dreamed the same way; and the agent's training data tell whether it
+# ever saw a human where the dreams put one.
+# Check: python check.py 2      Stuck: python check.py 2 --hint 1
+# While the TODO is open, --all draws the warning map with the reference rule.
+def warning_cells(agent: np.ndarray, control: np.ndarray, pool_human: np.ndarray, margin: float = 0.5) -> np.ndarray:
+    """The cells where the dreams warn about the agent: the agent-minus-control rule.
+
+    A dream "fools" an agent when, after dreaming, stepping onto the human is
+    its greedy action. A warning needs two things: the dreams fool the agent
+    clearly more often than the control (trained on data with humans in
+    stubs), and the agent's training data never put a human on that cell.
+
+    Args:
+        agent, control: (7, 7) floats, per cell the fraction (0 to 1) of its
+            dreams that fooled the agent and the control; NaN where no dream
+            put a human on the cell.
+        pool_human: (7, 7) floats, per cell the fraction of the agent's
+            training mazes with a human on that cell.
+        margin: how much more often (as a fraction, 0.5 = 50 points) the
+            agent must be fooled than the control.
+
+    Returns:
+        A (7, 7) boolean array, True where agent - control >= margin and
+        pool_human is exactly 0. A NaN cell is never True. The inputs must
+        not change.
+    """
+    # TODO START
+    # Return the mask the docstring describes, with numpy comparisons (no loop over cells needed).
+    raise NotImplementedError("fill in the TODO in warning_cells")
+    # TODO END
+
+
+def chosen_warning_cells(log=print):
+    """Your warning_cells if the check finds it right; else the reference rule, with one line saying why."""
+    from spoilers import checks
+
+    mistake = checks.check_warning_cells(warning_cells)
+    if mistake is None:
+        return warning_cells
+    log(f"note: {mistake.message} (python check.py 2); the warning map uses the reference rule meanwhile")
+    return dream_maps.reference_rule
 
 
 # --- Printing ------------------------------------------------------------------------------
@@ -176,13 +221,12 @@ def print_dream(net: nn.Module, dreams: Dreams, b: int, verdict: dream_verify.Ve
 
 # --- Command line --------------------------------------------------------------------------
 POINTER = """\
-The exercise isn't done yet: maze_dream.wall_locations_gradient still has its TODOs.
+Exercise 1 isn't done yet: maze_dream.wall_locations_gradient still has its TODO.
 Open maze_dream.py, read the docstring of wall_locations_gradient, and replace the
-TODO block with a few lines that return d Q(state, action) / d walls. Then run
-`python maze_dream.py` again, and `python -m pytest tests/test_exercise.py` to check
-your answer against the reference. To see the whole thing work first, run
-`python maze_dream.py --solution`."""
-TEST_POINTER = "`python -m pytest tests/test_exercise.py` checks your answer in detail."
+TODO block with a few lines that return d Q(state, action) / d walls. `python check.py 1`
+checks your answer against the reference; `python check.py 1 --hint 1` gives a hint.
+To see the whole thing work first, run `python maze_dream.py --solution`."""
+TEST_POINTER = "`python check.py 1` checks your answer; `python check.py 1 --hint 1` gives a hint."
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -315,7 +359,9 @@ def dream_and_print(agents: dict[str, nn.Module], info: dict, gradient_fn, args:
             other_dreams = run(other_net, targets, gradient_fn, args, init_maze)
             checked.append(dream_maps.Checked(other, other_net, other_dreams,
                                               dream_verify.verify(other_net, other_dreams, args.seed)))
-        report = dream_maps.atlas_report(checked[0], checked[1] if others else None, info, args)
+        rule = chosen_warning_cells(log=lambda line: print(line, file=sys.stderr)) if others else None
+        report = dream_maps.atlas_report(checked[0], checked[1] if others else None, info, args,
+                                         rule or dream_maps.reference_rule)
     else:
         report = dream_verify.summary(verdict) if verdict else None
         if args.png:

@@ -33,8 +33,9 @@ import dream_verify
 import maze_dream as md
 import maze_env as env
 from evaluation import PLAIN_MAZES, STUB_BESIDE, eval_families, evaluate
-from model import (CONTROL_WEIGHTS, ROOT, SHIPPED_WEIGHTS, WeightsError, channels_to_input, check_finite, load_agent,
-                   save_agent, td_loss)
+from model import (CONTROL_WEIGHTS, ROOT, SHIPPED_WEIGHTS, WeightsError, channels_to_input, check_finite,
+                   hidden_activations, load_agent, save_agent, td_loss)
+from spoilers.solutions import unit_gradient as reference_unit_gradient
 from spoilers.solutions import wall_locations_gradient
 
 RUNS = ROOT / "runs"
@@ -48,11 +49,12 @@ def n_hidden_layers(net: nn.Sequential) -> int:
     return (len(net) - 1) // 2  # Linear, LeakyReLU per hidden layer, then the output Linear
 
 
-def hidden_activations(net: nn.Sequential, layer: int, x: torch.Tensor) -> torch.Tensor:
-    """Post-activation output of hidden layer `layer` (1 = first): the first 2*layer modules."""
-    return net[: 2 * layer](x)
-
-
+# --- Exercise 3: dream a neuron ---------------------------------------------------------
+# Difficulty 1/3 (once exercise 1 is done), importance 2/3, about 10 minutes.
+# You learn: the objective of a dream can be any number the network computes, here one hidden unit,
+# and a unit whose dreams all show the same shape is a candidate detector of that shape.
+# Check: python check.py 3      Stuck: python check.py 3 --hint 1
+# While the TODO is open, `python maze_dream_more.py neurons` dreams with the reference answer.
 def unit_gradient(
     net: nn.Sequential,
     layer: int,
@@ -63,19 +65,37 @@ def unit_gradient(
     exits: torch.Tensor,
     position: torch.Tensor,
 ) -> torch.Tensor:
-    """d activation[units[b]] / d walls[b]: wall_locations_gradient with a hidden unit instead of a Q-value."""
-    walls = walls.detach().clone().requires_grad_()  # a fresh leaf each call, as in the reference answer
-    x = channels_to_input(walls, crops, humans, exits, position)
-    act = hidden_activations(net, layer, x)[torch.arange(len(units)), units]
-    (gradient,) = torch.autograd.grad(act.sum(), walls)
-    return gradient
+    """The gradient of one hidden unit's activation with respect to the wall channel.
+
+    wall_locations_gradient with a neuron instead of a Q-value: dream b
+    raises the activation of unit units[b] of hidden layer `layer`, after
+    its LeakyReLU (`hidden_activations(net, layer, x)` gives that layer's
+    activations, (B, width)).
+
+    Args:
+        net: the trained Q-network. Don't change its weights.
+        layer: which hidden layer, 1 for the first.
+        units: (B,) long, the unit of that layer each dream raises.
+        walls: (B, 7, 7) floats in [0, 1]; crops, humans, exits: (B, 7, 7).
+        position: (B, 2) long, the agent's (row, column) in each dream.
+
+    Returns:
+        A (B, 7, 7) tensor whose entry [b, r, c] is
+        d activation_b(units[b]) / d walls[b, r, c]. The caller's `walls` must
+        not change, and each call starts from a fresh gradient.
+    """
+    # TODO START
+    # Return d activation_b(units[b]) / d walls[b] for every dream b. Your
+    # wall_locations_gradient did this for a Q-value.
+    raise NotImplementedError("fill in the TODO in unit_gradient")
+    # TODO END
 
 
-def unit_gradient_fn(net_layer: int, units: torch.Tensor) -> GradientFn:
-    """Wrap unit_gradient so that maze_dream.dream can run it unchanged (it ignores the action)."""
+def unit_gradient_fn(net_layer: int, units: torch.Tensor, gradient=reference_unit_gradient) -> GradientFn:
+    """Wrap a unit_gradient so that maze_dream.dream can run it unchanged (it ignores the action)."""
 
     def fn(net, walls, crops, humans, exits, position, action):
-        return unit_gradient(net, net_layer, units, walls, crops, humans, exits, position)
+        return gradient(net, net_layer, units, walls, crops, humans, exits, position)
 
     return fn
 
@@ -85,14 +105,26 @@ def repeat_targets(targets: md.Targets, k: int) -> md.Targets:
     return md.Targets(targets.humans.repeat(k, 1), targets.agents.repeat(k, 1), targets.actions.repeat(k))
 
 
+def chosen_unit_gradient(log=print):
+    """Your unit_gradient if the check finds it right; else the reference, with one line saying why."""
+    from spoilers import checks
+
+    mistake = checks.check_unit_gradient(unit_gradient)
+    if mistake is None:
+        return unit_gradient
+    log(f"note: {mistake.message} (python check.py 3); dreaming with the reference answer meanwhile\n")
+    return reference_unit_gradient
+
+
 def dream_units(
-    net: nn.Sequential, layer: int, units: list[int], targets: md.Targets, steps: int, lr: float
+    net: nn.Sequential, layer: int, units: list[int], targets: md.Targets, steps: int, lr: float,
+    gradient=reference_unit_gradient,
 ) -> tuple[md.Dreams, torch.Tensor]:
     """Dream every unit for every target in one batch. Returns the dreams and the (U, T) activation after."""
     t = len(targets)
     batch = repeat_targets(targets, len(units))
     unit_of = torch.tensor(units).repeat_interleave(t)
-    dreams = md.dream(net, batch, unit_gradient_fn(layer, unit_of), steps, lr)
+    dreams = md.dream(net, batch, unit_gradient_fn(layer, unit_of, gradient), steps, lr)
     crops, humans, exits, _ = md.fixed_channels(batch)
     with torch.no_grad():
         x = channels_to_input(dreams.walls, crops, humans, exits, batch.agents)
@@ -186,11 +218,12 @@ def run_neurons(args: argparse.Namespace, net: nn.Sequential) -> int:
         return 2
     width = net[2 * layer - 2].out_features
     lecture = md.lecture_target()
+    gradient = chosen_unit_gradient()
     if args.top == 0:  # one unit: print its dream for the lecture's case
         if not 0 <= args.unit < width:
             print(f"error: --unit must be between 0 and {width - 1}", file=sys.stderr)
             return 2
-        dreams, act = dream_units(net, layer, [args.unit], lecture, args.steps, args.lr)
+        dreams, act = dream_units(net, layer, [args.unit], lecture, args.steps, args.lr, gradient)
         print_unit_dream(dreams, 0, f"layer {layer} unit {args.unit}", float(act[0, 0]))
         if args.free_position:  # let the unit also choose where the agent stands
             walls, position, act2 = dream_unit_and_position(net, layer, args.unit, lecture, args.steps, args.lr)
@@ -209,7 +242,7 @@ def run_neurons(args: argparse.Namespace, net: nn.Sequential) -> int:
     start = time.perf_counter()
     counts = torch.zeros(width, dtype=torch.long)
     for chunk in torch.arange(width).split(args.chunk):
-        dreams, _ = dream_units(net, layer, chunk.tolist(), targets, args.steps, args.lr)
+        dreams, _ = dream_units(net, layer, chunk.tolist(), targets, args.steps, args.lr, gradient)
         counts[chunk] = stub_counts(dreams, len(chunk))
     top = counts.argsort(descending=True, stable=True)[: args.top].tolist()
     print(f"Layer {layer}: {width} units x {len(targets)} atlas targets dreamed in "
@@ -217,7 +250,7 @@ def run_neurons(args: argparse.Namespace, net: nn.Sequential) -> int:
           f"max {counts.max().item()} of {len(targets)}")
     print(f"top {args.top} candidate stub detectors (unit: stub dreams): "
           + ", ".join(f"{u}: {int(counts[u])}" for u in top))
-    dreams, act = dream_units(net, layer, top, lecture, args.steps, args.lr)
+    dreams, act = dream_units(net, layer, top, lecture, args.steps, args.lr, gradient)
     for i, u in enumerate(top):
         print()
         print_unit_dream(dreams, i, f"layer {layer} unit {u} ({int(counts[u])} stub dreams in the atlas)",

@@ -88,6 +88,11 @@ def make_q_network(hidden: int = 256, layers: int = 3) -> nn.Sequential:
     return nn.Sequential(*modules)
 
 
+def hidden_activations(net: nn.Sequential, layer: int, x: torch.Tensor) -> torch.Tensor:
+    """What hidden layer `layer` (1 = first) outputs, after its LeakyReLU: the first 2 * layer modules."""
+    return net[: 2 * layer](x)
+
+
 def greedy_policy(net: nn.Module):
     """policy(mazes, positions) -> the action with the highest Q-value (for maze_env.rollout_batch)."""
     device = next(net.parameters()).device

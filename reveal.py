@@ -40,12 +40,18 @@ class InfoError(ValueError):
 
 
 # --- What --table may print ----------------------------------------------------------------
-def public_info(info: dict) -> str:
-    """A weights file's info for a default print: everything but the blind cells.
+NETWORK_KEYS = ("seed", "steps", "hidden", "layers")
+DETAILS = "training-data flags: add --details"
 
-    The note that they are hidden appears for every agent whose training showed humans in stubs, planted
-    or not, so that it doesn't give away whether any were planted.
+
+def public_info(info: dict, details: bool = False) -> str:
+    """A weights file's info for --table: the network's flags; with details, the training data's too.
+
+    Never the blind cells. With details, the note that they are hidden appears for every agent whose
+    training showed humans in stubs, planted or not, so that it doesn't give away whether any were planted.
     """
+    if not details:
+        return ", ".join([f"{k} {info[k]}" for k in NETWORK_KEYS if k in info] + [DETAILS])
     parts = [f"{k} {v}" for k, v in info.items() if k != "blind_cells"]
     if "blind_cells" in info or info.get("stub_humans", 0):
         parts.append(HIDDEN)

@@ -35,7 +35,8 @@ ROWS = {
     "target-25": ["--target-every", "25"],
     "steps-16k": ["--steps", "16000"],
 }
-FAMILIES = ("training, no stubs", "training, bonus stubs", "human in stub, beside path",
+# Patterns of the table's family labels ("bonus stubs" is the old label, for --repo of an older checkout).
+FAMILIES = ("training, no stubs", "training, (?:with|bonus) stubs", "human in stub, beside path",
             "human in stub, away from path")
 
 
@@ -52,7 +53,7 @@ def rates(output: str) -> dict[str, tuple[float, float]]:
     """(exit, human) per family, read from main_train.py's table."""
     found = {}
     for family in FAMILIES:
-        m = re.search(re.escape(family) + r" \([^)]*\)\s+\d+\s+([\d.]+)%\s+([\d.]+)%", output)
+        m = re.search(family + r" \([^)]*\)\s+\d+\s+([\d.]+)%\s+([\d.]+)%", output)
         if m:
             found[family] = (float(m.group(1)), float(m.group(2)))
     return found

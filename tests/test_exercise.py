@@ -140,11 +140,11 @@ class Edited(Exception):
     """The exercise holds the learner's work, so it can't be compared with the solution."""
 
 
-def function_parts(text: str) -> tuple[str, str]:
-    """(head, body) of wall_locations_gradient: its signature and docstring, then the rest of it,
-    with the comments that close it (ast stops at the last statement)."""
+def function_parts(text: str, name: str = NAME) -> tuple[str, str]:
+    """(head, body) of a function (wall_locations_gradient by default): its signature and docstring, then the
+    rest of it, with the comments that close it (ast stops at the last statement)."""
     lines = text.splitlines(keepends=True)
-    node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == NAME)
+    node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == name)
     end = node.end_lineno
     while end < len(lines) and lines[end].startswith("    #"):
         end += 1
@@ -171,15 +171,15 @@ def is_unanswered(block: str) -> bool:
             and getattr(code[0].exc.func, "id", None) == "NotImplementedError")
 
 
-def drift(exercise: str, solution: str) -> list[str]:
+def drift(exercise: str, solution: str, name: str = NAME) -> list[str]:
     """How the shipped exercise and the solution differ outside the TODO block (an empty list: they don't).
 
     Raises Edited, with a one-line reason, when the exercise holds a learner's
     work: the TODO block holds more than the shipped `raise NotImplementedError`,
     or the TODO lines are gone. Then there is nothing to compare.
     """
-    exercise_head, exercise_body = function_parts(exercise)
-    solution_head, solution_body = function_parts(solution)
+    exercise_head, exercise_body = function_parts(exercise, name)
+    solution_head, solution_body = function_parts(solution, name)
     ex, sol = split_todo(exercise_body), split_todo(solution_body)
     if ex is None:
         raise Edited("its # TODO START / # TODO END lines are gone")

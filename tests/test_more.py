@@ -29,7 +29,7 @@ def test_neuron_gradient_raises_the_activation(tiny_net, layer):
     walls = torch.rand(4, 7, 7, generator=torch.Generator().manual_seed(1))
     crops, humans, exits, _ = md.fixed_channels(targets)
     before = walls.clone()
-    g = more.unit_gradient(tiny_net, layer, units, walls, crops, humans, exits, targets.agents)
+    g = more.reference_unit_gradient(tiny_net, layer, units, walls, crops, humans, exits, targets.agents)
     assert torch.equal(walls, before) and g.shape == walls.shape and g.abs().sum() > 0
     step = 1e-3 * g / g.flatten(1).norm(dim=1).clamp(min=1e-12)[:, None, None]
     assert (activation(tiny_net, layer, units, walls + step, targets)

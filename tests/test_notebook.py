@@ -43,7 +43,7 @@ def test_notebook_is_valid_and_has_no_outputs():
 
 def test_notebook_cells_the_tests_rely_on_are_there():
     nb = read_notebook()
-    for cell_id in ("setup", "table", "examples", "exercise", "check", "dream", "atlas"):
+    for cell_id in ("setup", "table", "examples", "exercise", "check", "dream", "atlas", "swap-audit", "reveal"):
         assert cell(nb, cell_id).cell_type == "code", cell_id
     assert nb.metadata.kernelspec.name == "python3"
 
@@ -183,8 +183,8 @@ def test_notebook_runs_with_the_todos_open():
     assert "human in stub, beside path (OOD)" in text_of(cell(nb, "table"))
     assert has_picture(cell(nb, "examples"))
     check = text_of(cell(nb, "check"))
-    assert "still has its TODOs" in check and "Traceback" not in check
-    for cell_id in ("dream", "atlas"):
+    assert "still has its TODO" in check and "Traceback" not in check
+    for cell_id in ("dream", "atlas", "swap-audit", "reveal"):
         assert text_of(cell(nb, cell_id)).startswith(WAITING)
 
 
@@ -213,3 +213,7 @@ def test_notebook_with_the_reference_answer_confirms_the_lectures_dream():
     atlas = text_of(cell(nb, "atlas"))
     assert "Blind spots:" in atlas and "(3, 3)" in atlas.split("Blind spots:")[1]
     assert has_picture(cell(nb, "atlas"))
+    # Plant, swap, audit on the demo agent (weights/agent.pt: no human in any stub, so all six stub cells are
+    # planted): the audit's flags, read back from runs/audit.json, score against what the file records.
+    assert text_of(cell(nb, "swap-audit")).startswith("Audit: ") and has_picture(cell(nb, "swap-audit"))
+    assert "found 6 of 6 planted blind cells, 0 false flags" in text_of(cell(nb, "reveal"))
