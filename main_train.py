@@ -7,6 +7,7 @@ are in model.py; the mazes and the pool in maze_env.py; the rollouts that
 judge the agent in evaluation.py.
 
     python main_train.py                      # train, evaluate, play examples/
+    python main_train.py --play               # don't train: play examples/ with the shipped agent
     python main_train.py --evaluate FILE      # evaluate saved weights on a maze file
     python main_train.py --reveal --weights F # the blind cells planted in F (docs/plant_swap_audit.md)
 """
@@ -73,6 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="don't train: print the evaluation table of --weights on --eval-mazes fresh mazes per family")
     p.add_argument("--details", action="store_true",
                    help="with --table: also the training data's flags and the bonus column")
+    p.add_argument("--play", action="store_true",
+                   help="don't train: play the mazes in examples/ with --weights, its path drawn in")
     p.add_argument("--inspect", action="store_true",
                    help="don't train: show what is in the training pool that these flags make")
     p.add_argument("--reveal", action="store_true",
@@ -292,6 +295,15 @@ def main(argv: list[str] | None = None) -> int:
     except env.MazeFormatError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.play:
+        try:
+            net, _ = load_agent(args.weights, args.device)
+        except WeightsError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(f"{args.weights} in the mazes of {EXAMPLES.name}/:")
+        print(play_examples(net, examples))
+        return 0
 
     start = time.perf_counter()
     saved = False

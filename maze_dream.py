@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,10 @@ import maze_env as env
 from dream_targets import Dreams, Targets, atlas_targets, fixed_channels, make_targets
 from dream_targets import lecture_target  # noqa: F401 -- maze_dream.lecture_target(), as the notebook calls it
 from figures import audit_figure, heatmaps_figure, save_figure
-from model import CONTROL_WEIGHTS, SHIPPED_WEIGHTS, WeightsError, channels_to_input, greedy_policy, load_agent
+from model import (CONTROL_WEIGHTS, ROOT, SHIPPED_WEIGHTS, WeightsError, channels_to_input, greedy_policy,
+                   load_agent)
+
+RUNS = ROOT / "runs"  # git-ignored: where --all and --audit draw their pictures by default
 
 
 # --- Exercise 1: which way should the walls move? -------------------------------------
@@ -268,7 +272,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", action="store_true",
                    help="print the summary as one JSON object on stdout (with --all: the maps and blind spots too)")
     p.add_argument("--png", type=Path,
-                   help="write a heatmap of the dream to this PNG file (with --all: the warning maps)")
+                   help="write a heatmap of the dream to this PNG file (with --all: the warning maps, by default "
+                        "to runs/warning_map.png; with --audit: the harvest map, by default to runs/audit.png)")
+    p.add_argument("--no-png", action="store_true", help="with --all or --audit: draw no picture")
     p.add_argument("--pool-mazes", type=int, metavar="N",
                    help="with --all: look at the first N mazes of the agent's training pool (default: all of them)")
     p.add_argument("--seed", type=int, default=0, help="seed for the random init and the maze completion")
@@ -293,6 +299,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if getattr(args, name) is not None and getattr(args, name).is_dir():
             p.error(f"--{name.replace('_', '-')} {getattr(args, name)} is a folder, not a file name")
     args.verify = (args.verify or args.save_mazes is not None) and not args.audit
+    if (args.all or args.audit) and args.png is None and not args.no_png:  # one run gives text and picture
+        args.png = RUNS / ("audit.png" if args.audit else "warning_map.png")
     return args
 
 
@@ -331,11 +339,16 @@ def main(argv: list[str] | None = None) -> int:
     agents = {f"agent ({args.weights.name})": net}
     if control is not None:
         agents[f"control ({control_path.name})"] = control.requires_grad_(False)
+    start = time.perf_counter()
     try:
         if args.audit:
             dreams = audit_and_print(net, gradient_fn, args)
         else:
             dreams, _ = dream_and_print(agents, info, gradient_fn, args, init_maze)
+        if args.all or args.audit:
+            drawn = f"; the picture is in {args.png}" if args.png else ""
+            print(f"\n{'--audit' if args.audit else '--all'} took {time.perf_counter() - start:.0f} s{drawn}",
+                  file=sys.stderr if args.json else sys.stdout)
     except diagnose.AnswerError as err:
         print(f"error: {err}\n{TEST_POINTER}", file=sys.stderr)
         return 1
@@ -346,9 +359,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dream_and_print(agents: dict[str, nn.Module], info: dict, gradient_fn, args: argparse.Namespace,
-                    init_maze: np.ndarray | None) -> tuple[Dreams, dict | None]:
+                    init_maze: np.ndarray | None, rule=None) -> tuple[Dreams, dict | None]:
     """Dream what the command line asks for with the first agent (and, with --all, the control), print it,
-    and return the first agent's dreams and the summary (with --all: the atlas report, maps and all)."""
+    and return the first agent's dreams and the summary (with --all: the atlas report, maps and all).
+
+    rule: the warning rule of --all (default: your warning_cells once it is right, else the reference)."""
     (name, net), *others = agents.items()
     targets = atlas_targets() if args.all else make_targets([(tuple(args.human), tuple(args.agent))])
     dreams = run(net, targets, gradient_fn, args, init_maze)
@@ -359,7 +374,8 @@ def dream_and_print(agents: dict[str, nn.Module], info: dict, gradient_fn, args:
             other_dreams = run(other_net, targets, gradient_fn, args, init_maze)
             checked.append(dream_maps.Checked(other, other_net, other_dreams,
                                               dream_verify.verify(other_net, other_dreams, args.seed)))
-        rule = chosen_warning_cells(log=lambda line: print(line, file=sys.stderr)) if others else None
+        if rule is None:
+            rule = chosen_warning_cells(log=lambda line: print(line, file=sys.stderr)) if others else None
         report = dream_maps.atlas_report(checked[0], checked[1] if others else None, info, args,
                                          rule or dream_maps.reference_rule)
     else:

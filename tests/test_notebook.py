@@ -43,7 +43,8 @@ def test_notebook_is_valid_and_has_no_outputs():
 
 def test_notebook_cells_the_tests_rely_on_are_there():
     nb = read_notebook()
-    for cell_id in ("setup", "table", "examples", "exercise", "check", "dream", "atlas", "swap-audit", "reveal"):
+    for cell_id in ("setup", "table", "examples", "exercise", "check", "dream", "atlas", "warning", "warning-check",
+                    "inspect", "swap-audit", "reveal"):
         assert cell(nb, cell_id).cell_type == "code", cell_id
     assert nb.metadata.kernelspec.name == "python3"
 
@@ -65,6 +66,18 @@ def test_notebook_exercise_is_maze_dreams():
         pytest.skip("maze_dream.wall_locations_gradient is yours now: nothing to compare the notebook's with")
     assert function_parts(notebook_exercise()) == function_parts(EXERCISE.read_text()), (
         "the exercise cell of workshop.ipynb and maze_dream.wall_locations_gradient differ")
+
+
+def test_notebook_exercise_2_is_maze_dreams():
+    """The warning_cells cell is maze_dream.py's function, TODO block and all (while both are unanswered)."""
+    notebook = cell(read_notebook(), "warning").source + "\n"
+    try:
+        problems = drift(notebook, SOLUTION.read_text(), "warning_cells")
+        drift(EXERCISE.read_text(), SOLUTION.read_text(), "warning_cells")
+    except Edited as edited:
+        pytest.skip(f"a warning_cells is yours now ({edited}): this check doesn't apply")
+    assert not problems, "workshop.ipynb: " + "; ".join(problems)
+    assert function_parts(notebook, "warning_cells") == function_parts(EXERCISE.read_text(), "warning_cells")
 
 
 # --- The setup cell ---------------------------------------------------------------------------------
@@ -186,6 +199,8 @@ def test_notebook_runs_with_the_todos_open():
     assert "still has its TODO" in check and "Traceback" not in check
     for cell_id in ("dream", "atlas", "swap-audit", "reveal"):
         assert text_of(cell(nb, cell_id)).startswith(WAITING)
+    assert "Exercise 2 isn't done yet" in text_of(cell(nb, "warning-check"))
+    assert "mazes with a human in a stub: 0" in text_of(cell(nb, "inspect"))
 
 
 @pytest.mark.slow

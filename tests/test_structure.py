@@ -90,3 +90,17 @@ def test_the_checks_can_fail():
     assert "benchmarks.common" in imports_of("from .common import x", "benchmarks")
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_workshop_requirements_are_the_runtime_part_of_requirements_txt():
+    """requirements-workshop.txt (participants: no test tools, PyTorch's CPU index) pins what requirements.txt
+    (CI) pins, for the packages the code imports."""
+    def packages(name: str) -> list[str]:
+        lines = (ROOT / name).read_text().splitlines()
+        return [line.strip() for line in lines if line.strip() and not line.startswith(("#", "-"))]
+
+    runtime = ["numpy", "matplotlib", "tqdm"]
+    torch_pin = next(p for p in packages("requirements.txt") if p.startswith("torch"))
+    assert packages("requirements-workshop.txt") == [torch_pin] + runtime
+    assert set(runtime) <= set(packages("requirements.txt"))
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in (ROOT / "requirements-workshop.txt").read_text()
