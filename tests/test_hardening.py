@@ -742,8 +742,9 @@ def test_weights_that_break_after_the_last_loss_check_are_not_saved(tmp_path, pr
 
 # --- The README's figures ----------------------------------------------------------------------------
 def test_readme_reliability_counts():
-    """The README's reliability section quotes these counts; they must match the corpora above."""
-    text = (ROOT / "README.md").read_text()
+    """The reliability section (docs/reference.md, linked from the README) quotes these counts; they must match
+    the corpora above."""
+    text = (ROOT / "docs" / "reference.md").read_text()
     section = text[text.index("## Reliability"):]
     if "\n## " in section:
         section = section[: section.index("\n## ")]
