@@ -44,7 +44,7 @@ def test_notebook_is_valid_and_has_no_outputs():
 def test_notebook_cells_the_tests_rely_on_are_there():
     nb = read_notebook()
     for cell_id in ("setup", "table", "examples", "exercise", "check", "dream", "atlas", "warning", "warning-check",
-                    "inspect", "swap-audit", "reveal"):
+                    "inspect", "swap-audit", "reveal", "neuron", "neuron-check"):
         assert cell(nb, cell_id).cell_type == "code", cell_id
     assert nb.metadata.kernelspec.name == "python3"
 
@@ -66,6 +66,18 @@ def test_notebook_exercise_is_maze_dreams():
         pytest.skip("maze_dream.wall_locations_gradient is yours now: nothing to compare the notebook's with")
     assert function_parts(notebook_exercise()) == function_parts(EXERCISE.read_text()), (
         "the exercise cell of workshop.ipynb and maze_dream.wall_locations_gradient differ")
+
+
+def test_notebook_exercise_3_is_maze_dream_mores():
+    notebook = cell(read_notebook(), "neuron").source + "\n"
+    more = (ROOT / "maze_dream_more.py").read_text()
+    try:
+        problems = drift(notebook, SOLUTION.read_text(), "unit_gradient")
+        drift(more, SOLUTION.read_text(), "unit_gradient")
+    except Edited as edited:
+        pytest.skip(f"a unit_gradient is yours now ({edited}): this check doesn't apply")
+    assert not problems, "workshop.ipynb: " + "; ".join(problems)
+    assert function_parts(notebook, "unit_gradient") == function_parts(more, "unit_gradient")
 
 
 def test_notebook_exercise_2_is_maze_dreams():
@@ -200,6 +212,8 @@ def test_notebook_runs_with_the_todos_open():
     for cell_id in ("dream", "atlas", "swap-audit", "reveal"):
         assert text_of(cell(nb, cell_id)).startswith(WAITING)
     assert "Exercise 2 isn't done yet" in text_of(cell(nb, "warning-check"))
+    assert "Exercise 3 isn't done yet" in text_of(cell(nb, "neuron-check"))
+    assert "stub_bonus" not in text_of(cell(nb, "table"))  # nothing before the first dream names the cause
     assert "mazes with a human in a stub: 0" in text_of(cell(nb, "inspect"))
 
 
