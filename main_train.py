@@ -280,14 +280,19 @@ def main(argv: list[str] | None = None) -> int:
         report = env.inspect_pool(pool_config(args), args.seed)
         print(json.dumps(report) if args.json else format_inspection(report))
         return 0
-    if args.table:
+    if args.table or args.play:  # read every file before printing anything: a bad one is one line
         try:
             net, info = load_agent(args.weights, args.device)
-        except WeightsError as err:
+            examples = read_examples(EXAMPLES) if args.play else {}
+        except (WeightsError, env.MazeFormatError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        print(f"{args.weights} ({reveal.public_info(info, args.details)})")  # never the blind cells: reveal.py
-        print(family_table(net, info, args.seed, args.eval_mazes, args.details))
+        if args.play:
+            print(f"{args.weights} in the mazes of {EXAMPLES.name}/:")
+            print(play_examples(net, examples))
+        else:
+            print(f"{args.weights} ({reveal.public_info(info, args.details)})")  # never the blind cells: reveal.py
+            print(family_table(net, info, args.seed, args.eval_mazes, args.details))
         return 0
 
     try:  # read the example mazes now: a broken file should stop us before training, not after
@@ -295,15 +300,6 @@ def main(argv: list[str] | None = None) -> int:
     except env.MazeFormatError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if args.play:
-        try:
-            net, _ = load_agent(args.weights, args.device)
-        except WeightsError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        print(f"{args.weights} in the mazes of {EXAMPLES.name}/:")
-        print(play_examples(net, examples))
-        return 0
 
     start = time.perf_counter()
     saved = False

@@ -256,3 +256,17 @@ def test_inspect_counts_humans_in_stubs_and_their_rewards(tmp_path):
     assert {"open_fraction", "human_fraction", "crop_fraction"} <= set(report)
     text = run_cli("--inspect", "--train-mazes", "300", "--stub-humans", "0.5", "--seed", "3").stdout
     assert f"mazes with a human in a stub: {report['mazes_with_human_in_stub']}" in text
+
+
+def test_play_draws_the_examples_without_training(capsys, tmp_path):
+    """`--play`: the shipped agent in every example maze, its path drawn; it harvests the human in the three
+    mazes with a human in a stub and in none of the others. A bad weights file is one line and exit code 2."""
+    assert main_train.main(["--play"]) == 0
+    out = capsys.readouterr().out
+    blocks = out.split("\n\n")[1:]
+    assert len(blocks) == len(list((ROOT / "examples").glob("*.txt")))
+    harvested = sorted(b.split(" ")[0] for b in blocks if ", 1 human(s)" in b)
+    assert harvested == ["ood_stub_1.txt", "ood_stub_2.txt", "ood_stub_3_3.txt"], out
+    assert main_train.main(["--play", "--weights", str(tmp_path / "missing.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
