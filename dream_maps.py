@@ -37,7 +37,7 @@ def format_atlas(dreams: Dreams, verdict: Verdict) -> str:
     """One character per dream, at the human's cell: best over approach directions.
 
     S: a stub dream the agent walked into, s: a stub it didn't,
-    X: a confirmed dream without a stub shape, .: neither.
+    X: a confirmed dream without a stub shape, .: neither, -: no dream (the start, the exit).
     """
     grid = [["-"] * env.SIZE for _ in range(env.SIZE)]
     rank = {"-": 0, ".": 1, "s": 2, "X": 3, "S": 4}
@@ -46,8 +46,7 @@ def format_atlas(dreams: Dreams, verdict: Verdict) -> str:
         ch = "S" if verdict.stub[b] and verdict.confirmed[b] else "s" if verdict.stub[b] else "X" if verdict.confirmed[b] else "."
         if rank[ch] > rank[grid[r][c]]:
             grid[r][c] = ch
-    grid[0][0], grid[6][6] = "A", "E"
-    return "\n".join("".join(row) for row in grid)
+    return env.label_grid(grid)
 
 
 
@@ -83,12 +82,11 @@ def grid_json(grid: np.ndarray) -> list[list[float | None]]:
 
 
 def format_grids(grids: list[tuple[str, np.ndarray]], signed: bool = False) -> str:
-    """7x7 maps of fractions side by side, as percentages (signed: percentage points); '-' where a map has
-    no value."""
-    size = 5 if signed else 4  # room for "+100"
-    width = size * env.SIZE + 4
-    blocks = [[title] + ["".join(f"{percent(v, signed):>{size}}" for v in row) for row in grid]
+    """7x7 maps of fractions side by side, as percentages (signed: percentage points), rows and columns
+    numbered; '-' where a map has no value."""
+    blocks = [[title] + env.label_grid([[percent(v, signed) for v in row] for row in grid], sep=" ").splitlines()
               for title, grid in grids]
+    width = max(len(line) for block in blocks for line in block) + 4
     return "\n".join("".join(f"{part:<{width}}" for part in line).rstrip() for line in zip(*blocks))
 
 
@@ -281,12 +279,16 @@ def atlas_report(agent: Checked, control: Checked | None, info: dict, args: argp
     return report
 
 
+ATLAS_LEGEND = ("at each human cell, the best of its dreams: S stub dream confirmed  s stub dream not confirmed\n"
+                "X confirmed without a stub  . neither  - no dream (the start, the exit)")
+
+
 def print_atlas(checked: list[Checked]) -> None:
     print(f"Atlas: {len(checked[0].dreams.targets)} dreams (every cell a human can be in x every side the agent "
           "can come from)")
-    print("S stub dream confirmed, s stub dream not confirmed, X confirmed without a stub, . neither\n")
     for who in checked:
-        print(f"{who.name}:\n{format_atlas(who.dreams, who.verdict)}\n")
+        print(f"\n{who.name}:\n{format_atlas(who.dreams, who.verdict)}")
+    print(ATLAS_LEGEND + "\n")
     print("confirmed: the agent stepped onto the human in the completed maze, the human standing either in a")
     print("dead end (which a stub is) or in a passage it could have walked around")
     print(f"{'':<28}{'dreams':>8}{'confirmed':>11}{'rate':>8}{'dead end':>10}{'passage':>9}{'stub rate':>11}")
@@ -637,7 +639,8 @@ def format_audit(report: dict) -> str:
         lines.append("Flagged: none.")
         return "\n".join(lines)
     first = report["flagged"][0]
-    lines += [f"One of the mazes behind the flag at {tuple(first['cell'])}:", first["evidence"][0]]
+    maze = env.parse_mazes(first["evidence"][0])[0]
+    lines += [f"One of the mazes behind the flag at {tuple(first['cell'])}:", env.show_maze(maze)]
     return "\n".join(lines)
 
 
@@ -653,10 +656,11 @@ def format_maps(report: dict) -> list[str]:
     for row in report["cells"]:
         rates[tuple(row["cell"])] = np.nan if row["rate"] is None else row["rate"]
         marks[tuple(row["cell"])] = STATUS_MARKS[row["status"]]
-    marks[env.START], marks[env.EXIT_POS] = "A", "E"
+    marks[env.START], marks[env.EXIT_POS] = "-", "-"
     left = format_grids([("harvest % per human cell", rates)]).splitlines()
-    right = ["status (see below; A start, E exit)"] + ["".join(f"{m:>2}" for m in line) for line in marks]
-    return [f"{a:<32}{b}".rstrip() for a, b in zip(left, right)]
+    right = ["status (see below; - start, exit)"] + env.label_grid(marks.tolist(), sep=" ").splitlines()
+    width = max(len(line) for line in left) + 4
+    return [f"{a:<{width}}{b}".rstrip() for a, b in zip(left, right)]
 
 
 def describe_look(row: dict) -> str:

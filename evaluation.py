@@ -102,5 +102,5 @@ def read_examples(folder: Path = EXAMPLES) -> dict[str, list[np.ndarray]]:
 
 def play_examples(net: nn.Module, examples: dict[str, list[np.ndarray]]) -> str:
     """Every example maze with the agent's path drawn in."""
-    return "\n".join(f"\n{name} (maze {i}); * is the agent's path, lowercase = harvested\n{play(net, maze)}"
+    return "\n".join(f"\n{name} (maze {i})\n{play(net, maze)}"
                      for name, mazes in examples.items() for i, maze in enumerate(mazes, start=1))

@@ -147,8 +147,8 @@ def training_info(args: argparse.Namespace) -> dict:
 
 # --- The training data, laid open: --inspect --------------------------------------------
 def format_grid(grid: list[list[float]]) -> str:
-    """A 7x7 map of fractions as percentages, one row per line."""
-    return "\n".join(" ".join(f"{100 * v:4.0f}" for v in row) for row in grid)
+    """A 7x7 map of fractions as percentages, rows and columns numbered."""
+    return env.label_grid([[f"{100 * v:.0f}" for v in row] for row in grid], sep=" ")
 
 
 def format_inspection(report: dict) -> str:

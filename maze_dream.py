@@ -182,7 +182,10 @@ SHADES = " .:*#"  # from no wall to wall
 
 
 def format_numbers(walls: torch.Tensor) -> str:
-    return "\n".join(" ".join(f"{v:.2f}" for v in row) for row in walls.tolist())
+    return env.label_grid([[f"{v:.2f}" for v in row] for row in walls.tolist()], sep=" ")
+
+
+SHADED_LEGEND = "darker = more wall: ' ' none  . : * # wall;  H human  A agent  E exit"
 
 
 def format_shaded(walls: torch.Tensor, human: tuple[int, int], agent: tuple[int, int]) -> str:
@@ -191,7 +194,7 @@ def format_shaded(walls: torch.Tensor, human: tuple[int, int], agent: tuple[int,
     grid[human[0]][human[1]] = "H"
     grid[agent[0]][agent[1]] = "A"
     grid[env.EXIT_POS[0]][env.EXIT_POS[1]] = "E"
-    return "\n".join("|" + "".join(row) + "|" for row in grid)
+    return env.label_grid(grid)
 
 
 def format_q(q: torch.Tensor) -> str:
@@ -204,14 +207,15 @@ def print_dream(net: nn.Module, dreams: Dreams, b: int, verdict: dream_verify.Ve
     print(f"Dream: {t.describe(b)}")
     print(f"Q-values before: {format_q(dreams.q_before[b])}")
     print(f"Q-values after:  {format_q(dreams.q_after[b])}")
-    print("\nWall channel:")
+    print("\nWall channel (the dreamed input; 1 wall, 0 open):")
     print(format_numbers(dreams.walls[b]))
-    print("\nShaded (darker = more wall; H human, A agent, E exit):")
+    print("\nShaded:")
     print(format_shaded(dreams.walls[b], human, agent))
+    print(SHADED_LEGEND)
     maze = dream_verify.threshold_maze(dreams.walls[b], human)
     stub = "yes" if dream_verify.shows_stub(maze, human, agent) else "no"
     print(f"\nThresholded at 0.5 (stub beside a junction: {stub}):")
-    print(env.format_maze(maze))
+    print(env.show_maze(maze))
     if verdict is not None:
         completed = verdict.mazes[b]
         if completed is None:

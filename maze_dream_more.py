@@ -234,6 +234,7 @@ def run_neurons(args: argparse.Namespace, net: nn.Sequential) -> int:
             human = tuple(lecture.humans[0].tolist())
             print(md.format_shaded(walls[0], human, (row, col)) if (row, col) != human else
                   md.format_shaded(walls[0], human, tuple(lecture.agents[0].tolist())))
+            print(md.SHADED_LEGEND)
         return 0
 
     # Scan every unit of the layer: dream it for each atlas target (the human, exit and agent cells fixed,
@@ -284,10 +285,11 @@ def print_unit_dream(dreams: md.Dreams, b: int, title: str, activation: float) -
     stub = "yes" if dream_verify.shows_stub(maze, human, agent) else "no"
     print(f"{title}: activation {activation:.2f} after dreaming; {t.describe(b)}")
     shaded = md.format_shaded(dreams.walls[b], human, agent).splitlines()
-    thresholded = env.format_maze(maze).splitlines()
-    print(f"{'shaded':<11}thresholded (stub beside a junction: {stub})")
+    thresholded = env.show_maze(maze).splitlines()
+    print(f"{'shaded':<13}thresholded (stub beside a junction: {stub})")
     for left, right in zip(shaded, thresholded):
-        print(f"{left:<11}{right}")
+        print(f"{left:<13}{right}")
+    print(f"shaded: {md.SHADED_LEGEND}\nthresholded: {thresholded[-1]}")
 
 
 # =====================================================================================

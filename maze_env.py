@@ -258,6 +258,26 @@ def format_maze(maze: np.ndarray) -> str:
     return "\n".join("".join(CHARS[int(v)] for v in row) for row in maze)
 
 
+# For people, not files: every grid printed with its row and column numbers and a legend under it.
+LEGEND = "# wall  . empty  C crop  H human  E exit"
+PATH_LEGEND = "* path  c h harvested"
+
+
+def label_grid(rows: list[list[str]], sep: str = "") -> str:
+    """Cells under their column numbers and beside their row numbers, so that (row, col) reads off directly."""
+    width = max(len(str(cell)) for row in rows for cell in row)
+
+    def line(label: object, cells) -> str:
+        return f"{label} " + sep.join(f"{cell:>{width}}" for cell in cells)
+
+    return "\n".join([line(" ", range(len(rows[0]))).rstrip(), *(line(r, row) for r, row in enumerate(rows))])
+
+
+def show_maze(maze: np.ndarray) -> str:
+    """The maze for a person to read: numbered rows and columns, and the legend."""
+    return label_grid([[CHARS[int(v)] for v in row] for row in maze]) + "\n" + LEGEND
+
+
 def parse_mazes(text: str, source: str = "<text>") -> list[np.ndarray]:
     """Read mazes in the text format, separated by blank lines.
 
@@ -623,11 +643,11 @@ def rollout_batch(policy, mazes: torch.Tensor, max_steps: int = MAX_STEPS) -> Ep
 
 
 def draw_path(maze: np.ndarray, path: list[tuple[int, int]]) -> str:
-    """The maze as text with the agent's path drawn as '*' (harvested items in lowercase)."""
+    """The maze with the agent's path drawn as '*' (harvested items in lowercase), numbered, with its legend."""
     grid = [[CHARS[int(v)] for v in row] for row in maze]
     for r, c in path:
         if grid[r][c] in "CH":
             grid[r][c] = grid[r][c].lower()
         elif grid[r][c] == ".":
             grid[r][c] = "*"
-    return "\n".join("".join(row) for row in grid)
+    return label_grid(grid) + "\n" + LEGEND + "  " + PATH_LEGEND

@@ -170,8 +170,12 @@ def test_leads_without_a_dead_end_maze_are_reported_unconfirmed_never_flagged(mo
     [line] = [line for line in text.splitlines() if line.startswith("(1, 1) ")]
     assert line.split() == ["(1,", "1)", str(row["dreams"]), "2", "0", "0", "0", "-", "leads,", "not", "confirmed"]
     assert "LEADS, NOT CONFIRMED" in text and "Flagged: none." in text
-    status_map = [line.split()[7:] for line in text.split("status (see below")[1].splitlines()[1:8]]  # right map
-    assert status_map[1][1] == "?" and status_map[0][0] == "A" and status_map[6][6] == "E"
+    # the right map: each line is the left map's row number and 7 rates, then its own row number and 7 marks
+    lines = text.split("status (see below")[1].splitlines()[1:9]
+    assert lines[0].split() == [str(c) for c in range(7)] * 2  # the column numbers of both maps
+    status_map = [line.split()[9:] for line in lines[1:]]
+    assert [line.split()[8] for line in lines[1:]] == [str(r) for r in range(7)]  # the right map's row numbers
+    assert status_map[1][1] == "?" and status_map[0][0] == "-" and status_map[6][6] == "-"
     for column in ("dreams", "leads", "mazes", "rolled out", "harvested", "rate", "status"):
         assert any(line.startswith(f"  {column} ") for line in text.splitlines()), column
     legend = audit_figure(report).axes[0].get_legend()

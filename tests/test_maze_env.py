@@ -295,3 +295,16 @@ def test_pool_config_names_the_flag_of_a_bad_value():
     assert env.PoolConfig(stub_humans=1.5).problem() == "--stub-humans must be between 0 and 1"
     assert env.PoolConfig(mazes=0).problem() == "--train-mazes must be at least 1"
     assert env.PoolConfig.from_info({"stub_bonus": 1.0, "hidden": 8}) == env.PoolConfig(bonus_reward=1.0)
+
+
+def test_printed_mazes_have_numbered_rows_and_columns_and_a_legend():
+    maze = env.make_plain_maze(np.random.default_rng(3))
+    path = env.shortest_path(maze)
+    lines = env.draw_path(maze, path).splitlines()
+    assert lines[0] == "  0123456" and [line[:2] for line in lines[1:8]] == [f"{r} " for r in range(7)]
+    assert lines[8] == f"{env.LEGEND}  {env.PATH_LEGEND}" and len(lines) == 9
+    drawn = [line[2:] for line in lines[1:8]]
+    assert all(drawn[r][c] in "*E" for r, c in path)  # the path, cell by cell, where the numbers say
+    assert "\n".join(drawn).replace("*", ".") == env.format_maze(maze)
+    shown = env.show_maze(maze).splitlines()
+    assert [line[2:] for line in shown[1:8]] == env.format_maze(maze).splitlines() and shown[8] == env.LEGEND
