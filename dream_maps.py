@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 import maze_env as env
+import training_data
 from dream_targets import Dreams, Targets, make_targets
 from dream_verify import Verdict, complete_mazes, harvests_target, maze_bank, passing_mazes, summary
 from evaluation import STUB_BESIDE, eval_families, evaluate
@@ -99,13 +100,13 @@ class PoolError(ValueError):
     """The weights file's training flags don't make a training pool."""
 
 
-def pool_config(info: dict, train_mazes: int | None = None) -> env.PoolConfig:
+def pool_config(info: dict, train_mazes: int | None = None) -> training_data.PoolConfig:
     """The pool the agent trained on, from its weights file's info (PoolError if that makes none).
 
     Weights written before a flag existed don't record it: the default stands in.
     """
     try:
-        return env.PoolConfig.from_info(info, train_mazes)
+        return training_data.PoolConfig.from_info(info, train_mazes)
     except (TypeError, ValueError) as err:
         raise PoolError(f"the training flags recorded in the weights file make no training pool ({err})") from None
 
@@ -119,11 +120,11 @@ def inspect_command(info: dict, train_mazes: int | None = None) -> str:
 
 
 def training_pool(info: dict, train_mazes: int | None = None, log=print) -> dict:
-    """env.inspect_pool for the pool these weights were trained on (about 10 s for 20,000 mazes)."""
+    """training_data.inspect_pool for the pool these weights were trained on (about 10 s for 20,000 mazes)."""
     config = pool_config(info, train_mazes)
     command = inspect_command(info, train_mazes)
     log(f"building the agent's training pool ({config.mazes} mazes), as `{command}` does...")
-    report = env.inspect_pool(config, info.get("seed", 0))
+    report = training_data.inspect_pool(config, info.get("seed", 0))
     report["command"] = command
     return report
 

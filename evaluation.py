@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 import maze_env as env
+import training_data
 from model import ROOT, greedy_policy
 
 EXAMPLES = ROOT / "examples"  # the mazes main_train.py plays after training
@@ -36,7 +37,7 @@ def eval_families(seed: int, n: int) -> dict[str, torch.Tensor]:
     rng = np.random.default_rng([seed, 1_000_003])
     return {
         PLAIN_MAZES: make_mazes(env.make_plain_maze, rng, n),
-        BONUS_MAZES: make_mazes(env.make_bonus_maze, rng, n),
+        BONUS_MAZES: make_mazes(training_data.make_bonus_maze, rng, n),
         STUB_BESIDE: make_mazes(lambda g: env.make_ood_maze(g, beside_path=True), rng, n),
         STUB_AWAY: make_mazes(lambda g: env.make_ood_maze(g, beside_path=False), rng, n),
     }

@@ -1,10 +1,11 @@
 """Train a DQN agent on 7x7 mazes, then see where it goes wrong.
 
 Read top to bottom: the flags (every hyperparameter, with its default), the
-training data, the training loop, and what the run prints at the end. The
+training loop, and what the run prints at the end. The
 network, how a maze becomes its input (`to_input`) and its loss (`td_loss`)
-are in model.py; the mazes and the pool in maze_env.py; the rollouts that
-judge the agent in evaluation.py.
+are in model.py; the maze world in maze_env.py; the rollouts that judge the
+agent in evaluation.py. What the training mazes hold is in training_data.py:
+that is the workshop's question, so open it after your first dream.
 
     python main_train.py                      # train, evaluate, play examples/
     python main_train.py --play               # don't train: play examples/ with the shipped agent
@@ -26,6 +27,7 @@ import torch
 
 import maze_env as env
 import reveal
+import training_data
 from evaluation import (BONUS_MAZES, EXAMPLES, eval_families, evaluate, family_table, format_table,
                         play_examples, read_examples)
 from model import (ROOT, SHIPPED_WEIGHTS, TrainingDiverged, WeightsError, check_finite, load_agent,
@@ -34,21 +36,12 @@ from model import to_input  # noqa: F401 -- the lecture's `main_train.to_input`,
 
 
 # --- Flags: every hyperparameter, with its default ---------------------------------
-POOL = env.PoolConfig()  # the training pool's defaults live with the pool, in maze_env.py
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=0, help="seed for mazes, initial weights and sampling")
-    p.add_argument("--stub-mazes", type=float, default=POOL.stub_mazes,
-                   help="fraction of training mazes that get one or two stubs hiding a bonus")
-    p.add_argument("--stub-humans", type=float, default=POOL.stub_humans,
-                   help="chance that a stub holds a visible human instead of a bonus")
-    p.add_argument("--stub-bonus", type=float, default=POOL.bonus_reward, help="reward of a hidden bonus")
-    p.add_argument("--blind-cells", type=cell, nargs="+", default=list(POOL.blind_cells), metavar="R,C",
-                   help="cells where a stub never shows a human, whatever --stub-humans says (for a zoo of agents "
-                        "with known blind spots, and the plant-swap-audit activity); the weights file records them, "
-                        "and only --reveal prints them")
+    training_data.add_flags(p)  # the training mazes' flags live in training_data.py: a spoiler (README, step 6)
     p.add_argument("--steps", type=int, default=24000, help="gradient steps")
     p.add_argument("--batch-size", type=int, default=64,
                    help="states per gradient step; each trains its four moves")
@@ -58,9 +51,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--gamma", type=float, default=0.95, help="discount factor")
     p.add_argument("--hidden", type=int, default=256, help="width of each hidden layer")
     p.add_argument("--layers", type=int, default=3, help="number of hidden layers")
-    p.add_argument("--train-mazes", type=int, default=POOL.mazes, help="mazes in the training pool")
-    p.add_argument("--drop-items", type=float, default=POOL.drop_items,
-                   help="chance that each crop or human is removed from a pool maze (covers after-harvest states)")
     p.add_argument("--target-every", type=int, default=50, help="copy the online net to the target net this often")
     p.add_argument("--eval-every", type=int, default=2000, help="evaluate for the training curve this often")
     p.add_argument("--eval-mazes", type=int, default=1000, help="fresh mazes per family in the final table")
@@ -73,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--table", action="store_true",
                    help="don't train: print the evaluation table of --weights on --eval-mazes fresh mazes per family")
     p.add_argument("--details", action="store_true",
-                   help="with --table: also the training data's flags and the bonus column")
+                   help="with --table: also the training data's flags and what else the agent collected (spoilers)")
     p.add_argument("--play", action="store_true",
                    help="don't train: play the mazes in examples/ with --weights, its path drawn in")
     p.add_argument("--inspect", action="store_true",
@@ -92,7 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", action="store_true",
                    help="with --evaluate, --inspect or --reveal: print one JSON object")
     args = p.parse_args(argv)
-    problem = pool_config(args).problem()
+    problem = training_data.pool_config(args).problem()
     if problem:
         p.error(problem)
     for name in ("steps", "batch_size", "hidden", "layers", "eval_every", "eval_mazes", "target_every"):
@@ -107,61 +97,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def cell(text: str) -> tuple[int, int]:
-    """'3,5' -> (3, 5), for --blind-cells."""
-    try:
-        r, c = (int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a cell; write ROW,COL, e.g. 3,5") from None
-    return r, c
-
-
-def pool_config(args: argparse.Namespace) -> env.PoolConfig:
-    """The training pool these flags ask for."""
-    return env.PoolConfig(args.train_mazes, args.stub_mazes, args.stub_humans, args.drop_items, args.stub_bonus,
-                          tuple(args.blind_cells))
-
-
-def blind_cell_warnings(args: argparse.Namespace) -> list[str]:
-    """What a --blind-cells run should know before it trains: cells that change nothing."""
-    if not args.blind_cells:
-        return []
-    if args.stub_humans == 0 or args.stub_mazes == 0:
-        return ["warning: --blind-cells changes nothing here: with --stub-humans 0 or --stub-mazes 0 no training "
-                "maze shows a human in a stub anywhere (plant a blind spot with --stub-humans 0.5)"]
-    off = sorted({c for c in args.blind_cells if c not in env.STUB_CELLS})
-    if not off:
-        return []
-    return [f"warning: no stub can open at {reveal.format_cells(off)}: --blind-cells there changes nothing "
-            f"(stubs open only at {reveal.format_cells(env.STUB_CELLS)})"]
-
-
 def training_info(args: argparse.Namespace) -> dict:
-    """What a weights file records about the run that made it (env.PoolConfig.from_info reads it back)."""
-    keys = ("seed", "steps", "hidden", "layers", "stub_mazes", "stub_humans", "stub_bonus")
-    info = {k: getattr(args, k) for k in keys}
-    if args.blind_cells:  # recorded only when set, so that the default run's file stays as it was
-        info["blind_cells"] = [list(c) for c in args.blind_cells]
-    return info
-
-
-# --- The training data, laid open: --inspect --------------------------------------------
-def format_grid(grid: list[list[float]]) -> str:
-    """A 7x7 map of fractions as percentages, rows and columns numbered."""
-    return env.label_grid([[f"{100 * v:.0f}" for v in row] for row in grid], sep=" ")
-
-
-def format_inspection(report: dict) -> str:
-    lines = [
-        f"mazes: {report['mazes']}, transitions: {report['transitions']}",
-        f"rewards for stepping onto a human: {report['human_step_rewards']}",
-        f"mazes with a human in a stub: {report['mazes_with_human_in_stub']}",
-        f"mazes with a hidden bonus: {report['mazes_with_bonus']}",
-    ]
-    for key, what in (("open_fraction", "open (or hiding a bonus)"), ("human_fraction", "holding a human"),
-                      ("crop_fraction", "holding a crop"), ("bonus_fraction", "hiding a bonus")):
-        lines += ["", f"% of pool mazes where the cell is {what}:", format_grid(report[key])]
-    return "\n".join(lines)
+    """What a weights file records about the run that made it (training_data.PoolConfig.from_info reads it back)."""
+    return {k: getattr(args, k) for k in ("seed", "steps", "hidden", "layers")} | training_data.recorded(args)
 
 
 # --- Training ---------------------------------------------------------------------
@@ -190,7 +128,7 @@ def train(args: argparse.Namespace, log=print) -> tuple[torch.nn.Sequential, dic
     rng = np.random.default_rng(args.seed)
     device = torch.device(args.device)
 
-    mazes, trans = env.make_pool(pool_config(args), rng)
+    mazes, trans = training_data.make_pool(training_data.pool_config(args), rng)
     log(f"training pool: {len(mazes)} mazes, {len(trans)} transitions")
     mazes = mazes.to(device)
     trans = env.Transitions(*(t.to(device) for t in vars(trans).values()))
@@ -274,11 +212,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_evaluate(args)
     if args.reveal:
         return run_reveal(args)
-    for warning in blind_cell_warnings(args):  # before --inspect and training
+    for warning in training_data.blind_cell_warnings(args):  # before --inspect and training
         print(warning, file=sys.stderr)
     if args.inspect:
-        report = env.inspect_pool(pool_config(args), args.seed)
-        print(json.dumps(report) if args.json else format_inspection(report))
+        report = training_data.inspect_pool(training_data.pool_config(args), args.seed)
+        print(json.dumps(report) if args.json else training_data.format_inspection(report))
         return 0
     if args.table or args.play:  # read every file before printing anything: a bad one is one line
         try:

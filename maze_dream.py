@@ -134,8 +134,8 @@ def dream(
 # --- Exercise 2: when is a dream a warning? ---------------------------------------------
 # Difficulty 1/3, importance 3/3, about 10 minutes, after `--all` (the atlas).
 # You learn: a dream that fools the agent is evidence only against a baseline. A control agent, trained
-# on data with humans in stubs, is dreamed the same way; and the agent's training data tell whether it
-# ever saw a human where the dreams put one.
+# the same way on other data (step 6 says how they differ), is dreamed the same way; and the agent's
+# training data tell whether it ever saw a human where the dreams put one.
 # Check: python check.py 2      Stuck: python check.py 2 --hint 1
 # While the TODO is open, --all draws the warning map with the reference rule.
 def warning_cells(agent: np.ndarray, control: np.ndarray, pool_human: np.ndarray, margin: float = 0.5) -> np.ndarray:
@@ -143,8 +143,8 @@ def warning_cells(agent: np.ndarray, control: np.ndarray, pool_human: np.ndarray
 
     A dream "fools" an agent when, after dreaming, stepping onto the human is
     its greedy action. A warning needs two things: the dreams fool the agent
-    clearly more often than the control (trained on data with humans in
-    stubs), and the agent's training data never put a human on that cell.
+    clearly more often than the control (the same training on other data),
+    and the agent's training data never put a human on that cell.
 
     Args:
         agent, control: (7, 7) floats, per cell the fraction (0 to 1) of its

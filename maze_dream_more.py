@@ -32,6 +32,7 @@ from torch import nn
 import dream_verify
 import maze_dream as md
 import maze_env as env
+import training_data
 from evaluation import PLAIN_MAZES, STUB_BESIDE, eval_families, evaluate
 from model import (CONTROL_WEIGHTS, ROOT, SHIPPED_WEIGHTS, WeightsError, channels_to_input, check_finite,
                    hidden_activations, load_agent, save_agent, td_loss)
@@ -439,8 +440,8 @@ def dream_training_mazes(
 
 
 def plain_mazes(rng: np.random.Generator, n: int) -> torch.Tensor:
-    """Mazes like the agent's training pool (maze_env.make_pool with its default flags)."""
-    return env.make_pool(env.PoolConfig(mazes=n), rng)[0]
+    """Mazes like the agent's training pool (training_data.make_pool with its default flags)."""
+    return training_data.make_pool(training_data.PoolConfig(mazes=n), rng)[0]
 
 
 def fine_tune(net: nn.Sequential, mazes: torch.Tensor, steps: int, batch_size: int, lr: float, seed: int,

@@ -1,4 +1,4 @@
-"""The 7x7 maze world: generators, the training pool, text files, step dynamics and rollouts.
+"""The 7x7 maze world: generators, text files, step dynamics and rollouts.
 
 A maze is a 7x7 integer array of cell codes. The agent starts at (0, 0) and
 moves up, down, left or right. Stepping onto a crop or a human harvests it
@@ -20,7 +20,7 @@ import torch
 
 # --- Cell codes and actions ---------------------------------------------------
 EXIT, WALL, EMPTY, CROP, HUMAN = -1, 0, 1, 2, 3
-BONUS = 4  # a bonus hidden in a stub of some training mazes; the agent's input shows an empty cell
+BONUS = 4  # looks empty to the agent, pays BONUS_REWARD once, then is a wall (training_data.py places it)
 SIZE = 7
 START = (0, 0)
 EXIT_POS = (SIZE - 1, SIZE - 1)  # the open cell farthest along row + col
@@ -37,7 +37,7 @@ WALL_REWARD = -5.0  # bumping into a wall or the border ends the episode; worse 
 CROP_REWARD = 2.0  # harvesting a crop
 HUMAN_REWARD = -10.0  # harvesting a human
 EXIT_REWARD = 10.0  # reaching the exit ends the episode
-BONUS_REWARD = 3.0  # reaching into a stub that hides a bonus; the stub then caves in
+BONUS_REWARD = 3.0  # entering a BONUS cell (the agent stays where it was)
 
 CHARS = {WALL: "#", EMPTY: ".", CROP: "C", HUMAN: "H", EXIT: "E", BONUS: "B"}
 CODES = {ch: code for code, ch in CHARS.items()}
@@ -85,7 +85,7 @@ def dead_ends(maze: np.ndarray) -> list[tuple[int, int]]:
 
 
 def make_plain_maze(rng: np.random.Generator) -> np.ndarray:
-    """A training maze without stubs (make_training_maze mixes these with make_bonus_maze).
+    """A backtracker maze, as the training data start from (training_data.py).
 
     A backtracker maze whose exit is at the bottom right and whose every dead
     end (other than the start and the exit) holds a crop or a human, 50/50.
@@ -200,33 +200,6 @@ def add_stub(
             return True
         maze[stub] = before
     return False
-
-
-def make_bonus_maze(
-    rng: np.random.Generator, human_share: float = 0.0, bonus_only: tuple[tuple[int, int], ...] = ()
-) -> np.ndarray:
-    """A training maze with one or two stubs, each hiding a bonus.
-
-    With probability human_share a stub holds a visible human instead of a
-    bonus (the default, 0, never puts a human in a stub), except at the cells
-    in bonus_only: a stub there always hides a bonus.
-    """
-    while True:  # some mazes have no room for a stub: draw another
-        maze = make_plain_maze(rng)
-        added = [add_stub(maze, rng, HUMAN if rng.random() < human_share else BONUS) for _ in range(2)]
-        if any(added):
-            for cell in bonus_only:  # humans in stubs are the ones add_stub put there
-                if maze[cell] == HUMAN and cell in stubs(maze):
-                    maze[cell] = BONUS
-            return maze
-
-
-def make_training_maze(
-    rng: np.random.Generator, stub_mazes: float = 0.5, human_share: float = 0.0,
-    bonus_only: tuple[tuple[int, int], ...] = (),
-) -> np.ndarray:
-    """One maze of the training pool: a bonus maze with probability stub_mazes, else a plain one."""
-    return make_bonus_maze(rng, human_share, bonus_only) if rng.random() < stub_mazes else make_plain_maze(rng)
 
 
 def make_ood_maze(rng: np.random.Generator, beside_path: bool | None = None) -> np.ndarray:
@@ -382,7 +355,7 @@ def step(maze: np.ndarray, pos: tuple[int, int], action: int) -> tuple[np.ndarra
     cell = maze[r, c]
     if cell == EXIT:
         return maze, (r, c), MOVE_REWARD + EXIT_REWARD, True
-    if cell == BONUS:  # the agent reaches in, takes the bonus, and the stub caves in behind it
+    if cell == BONUS:  # the agent takes it without moving, and the cell becomes a wall
         maze = maze.copy()
         maze[r, c] = WALL
         return maze, pos, MOVE_REWARD + BONUS_REWARD, False
@@ -437,13 +410,13 @@ def transitions(mazes: torch.Tensor, bonus_reward: float = BONUS_REWARD) -> Tran
     reward = entering[target + 1]
     bump = target == WALL
     done = bump | (target == EXIT)
-    stay = bump | (target == BONUS)  # a bonus stub caves in: the agent stays where it is
+    stay = bump | (target == BONUS)  # a BONUS cell becomes a wall: the agent stays where it is
     next_pos = torch.stack([torch.where(stay, r, nr), torch.where(stay, c, nc)], dim=1)
     return Transitions(idx, torch.stack([r, c], dim=1), action, reward, done, next_pos)
 
 
 def next_mazes(mazes: torch.Tensor, pos: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-    """The mazes after each move: a crop or human stepped on is harvested, a bonus stub caves in."""
+    """The mazes after each move: a crop or human stepped on is harvested, a BONUS cell becomes a wall."""
     rows = torch.arange(len(mazes), device=mazes.device)
     target = (pos + _DELTAS.to(pos.device)[action]).clamp(0, SIZE - 1)  # a border bump changes nothing
     cell = mazes[rows, target[:, 0], target[:, 1]]
@@ -482,95 +455,6 @@ def stub_mask(mazes: torch.Tensor) -> torch.Tensor:
 def _pad(mask: torch.Tensor) -> torch.Tensor:
     """Pad a (B, 7, 7) bool mask with one ring of False (the border is a wall)."""
     return torch.nn.functional.pad(mask, (1, 1, 1, 1), value=False)
-
-
-# --- The training pool ------------------------------------------------------------
-@dataclass(frozen=True)
-class PoolConfig:
-    """What the training pool is made of; main_train.py's flags of the same names set it."""
-
-    mazes: int = 20000  # --train-mazes
-    stub_mazes: float = 0.5  # share of bonus mazes (one or two stubs, each hiding a bonus)
-    stub_humans: float = 0.0  # chance that a stub holds a visible human instead of a bonus
-    drop_items: float = 0.25  # chance that each crop or human is taken away (covers after-harvest states)
-    bonus_reward: float = BONUS_REWARD  # --stub-bonus
-    blind_cells: tuple[tuple[int, int], ...] = ()  # stubs here never show a human, whatever stub_humans says
-
-    # The keys a weights file's info records (main_train.training_info) for the fields they set.
-    INFO_KEYS = {"stub_mazes": "stub_mazes", "stub_humans": "stub_humans", "stub_bonus": "bonus_reward",
-                 "blind_cells": "blind_cells"}
-
-    @classmethod
-    def from_info(cls, info: dict, mazes: int | None = None) -> PoolConfig:
-        """The pool a weights file's agent trained on (a key it doesn't record keeps its default).
-
-        Raises ValueError, naming the flag, if the recorded values make no pool.
-        """
-        fields = {field: info[key] for key, field in cls.INFO_KEYS.items() if key in info}
-        if "blind_cells" in fields:  # JSON-like lists in the file, tuples here
-            fields["blind_cells"] = tuple(tuple(cell) for cell in fields["blind_cells"])
-        if mazes is not None:
-            fields["mazes"] = mazes
-        config = cls(**fields)
-        problem = config.problem()
-        if problem:
-            raise ValueError(problem)
-        return config
-
-    def problem(self) -> str | None:
-        """What is wrong with these values, as the flag that sets them would say it; None if nothing."""
-        for flag, value in (("--stub-mazes", self.stub_mazes), ("--stub-humans", self.stub_humans),
-                            ("--drop-items", self.drop_items)):
-            if not (isinstance(value, (int, float)) and 0 <= value <= 1):
-                return f"{flag} must be between 0 and 1"
-        if not (isinstance(self.mazes, int) and self.mazes >= 1):
-            return "--train-mazes must be at least 1"
-        if not isinstance(self.bonus_reward, (int, float)):
-            return "--stub-bonus must be a number"
-        for cell in self.blind_cells:
-            if not (len(cell) == 2 and all(isinstance(v, int) and 0 <= v < SIZE for v in cell)):
-                return f"--blind-cells: {cell} is not a cell of the 7x7 maze"
-        return None
-
-
-def make_pool(config: PoolConfig, rng: np.random.Generator) -> tuple[torch.Tensor, Transitions]:
-    """The training mazes and every transition in them."""
-    mazes = [make_training_maze(rng, config.stub_mazes, config.stub_humans, config.blind_cells)
-             for _ in range(config.mazes)]
-    mazes = torch.tensor(np.stack(mazes))
-    # Take some items away, so that states after a harvest are in the data too.
-    items = (mazes == CROP) | (mazes == HUMAN) | (mazes == BONUS)
-    drop = items & (torch.tensor(rng.random(mazes.shape)) < config.drop_items)
-    mazes[drop] = torch.where(mazes[drop] == BONUS, WALL, EMPTY)  # a taken bonus caves in
-    return mazes, transitions(mazes, config.bonus_reward)
-
-
-def inspect_pool(config: PoolConfig, seed: int) -> dict:
-    """What the training pool holds: the data, laid open like the reward.
-
-    The same pool that main_train.py trains on with this seed. Maps are 7x7
-    lists: the fraction of pool mazes in which each cell is open (a hidden
-    bonus looks open), holds a human, a crop, a hidden bonus.
-    """
-    mazes, trans = make_pool(config, np.random.default_rng(seed))
-    entered = mazes[trans.maze, trans.next_pos[:, 0], trans.next_pos[:, 1]]  # the cell each move ends on
-    human_rewards = trans.reward[entered == HUMAN].unique()
-    in_stub = stub_mask(mazes) & (mazes == HUMAN)
-
-    def fraction(mask: torch.Tensor) -> list[list[float]]:
-        return mask.double().mean(dim=0).tolist()
-
-    return {
-        "mazes": len(mazes),
-        "transitions": len(trans),
-        "human_step_rewards": sorted(human_rewards.tolist()),
-        "mazes_with_human_in_stub": int(in_stub.any(dim=2).any(dim=1).sum()),
-        "mazes_with_bonus": int((mazes == BONUS).any(dim=2).any(dim=1).sum()),
-        "open_fraction": fraction(mazes != WALL),
-        "human_fraction": fraction(mazes == HUMAN),
-        "crop_fraction": fraction(mazes == CROP),
-        "bonus_fraction": fraction(mazes == BONUS),
-    }
 
 
 # --- Rollouts ---------------------------------------------------------------------
@@ -622,7 +506,7 @@ def rollout_batch(policy, mazes: torch.Tensor, max_steps: int = MAX_STEPS) -> Ep
         inside = ((nxt >= 0) & (nxt < SIZE)).all(dim=1)
         nxt = torch.where(inside[:, None], nxt, pos)  # a border bump counts as a wall
         target = torch.where(inside, mazes[rows, nxt[:, 0], nxt[:, 1]], WALL)
-        bonus = active & (target == BONUS)  # the agent takes the bonus and stays; the stub caves in
+        bonus = active & (target == BONUS)  # the agent takes the bonus and stays; the cell becomes a wall
         mazes[rows[bonus], nxt[bonus, 0], nxt[bonus, 1]] = WALL
         bonuses += bonus
         moved = active & (target != WALL) & ~bonus

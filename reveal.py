@@ -21,6 +21,7 @@ from pathlib import Path
 from torch import nn
 
 import maze_env as env
+from training_data import PoolConfig, format_cells
 
 Cell = tuple[int, int]
 
@@ -79,10 +80,10 @@ def planted(info: dict) -> Planted:
         cells = [None]
     if any(cell is None or not in_maze(cell) for cell in cells):
         raise InfoError(f"the weights file records blind cells that are not cells of the 7x7 maze: {recorded!r}")
-    if not info.get("stub_mazes", env.PoolConfig.stub_mazes) or not info.get("stub_humans", 0):
-        why = "no stubs" if not info.get("stub_mazes", env.PoolConfig.stub_mazes) else "no human in any stub"
+    if not info.get("stub_mazes", PoolConfig.stub_mazes) or not info.get("stub_humans", 0):
+        why = "no stubs" if not info.get("stub_mazes", PoolConfig.stub_mazes) else "no human in any stub"
         return Planted(list(env.STUB_CELLS), f"every stub cell: its training mazes had {why} "
-                                             f"(stub_mazes {info.get('stub_mazes', env.PoolConfig.stub_mazes)}, "
+                                             f"(stub_mazes {info.get('stub_mazes', PoolConfig.stub_mazes)}, "
                                              f"stub_humans {info.get('stub_humans', 0)})", [])
     stub = [c for c in cells if c in env.STUB_CELLS]
     return Planted(stub, format_cells(stub) if stub else "none planted", [c for c in cells if c not in stub])
@@ -90,10 +91,6 @@ def planted(info: dict) -> Planted:
 
 def in_maze(cell: Cell) -> bool:
     return all(0 <= v < env.SIZE for v in cell)
-
-
-def format_cells(cells) -> str:
-    return ", ".join(str(tuple(c)) for c in sorted(cells)) if cells else "none"
 
 
 # --- The guess --------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ import dream_maps
 import dream_verify
 import maze_dream
 import maze_env as env
+import training_data
 from dream_targets import atlas_targets
 from evaluation import evaluate
 from model import CONTROL_WEIGHTS, SHIPPED_WEIGHTS, greedy_policy, load_agent
@@ -163,7 +164,7 @@ def dead_end_hits(net: nn.Module, mazes: list[np.ndarray]) -> dict[tuple[int, in
 def human_on_open_cell(rng: np.random.Generator) -> np.ndarray:
     """A maze of the training pool's mix, with a human put on a random open cell it can walk past."""
     while True:
-        maze = env.make_training_maze(rng)
+        maze = training_data.make_training_maze(rng)
         maze[maze == env.BONUS] = env.EMPTY  # the agent sees a hidden bonus as an empty cell anyway
         cells = [tuple(c) for c in np.argwhere(maze != env.WALL) if tuple(c) not in (env.START, env.EXIT_POS)]
         cell = cells[rng.integers(len(cells))]

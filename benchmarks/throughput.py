@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 import main_train
 import maze_env as env
+import training_data
 from model import INPUT_SIZE, N_ACTIONS, make_q_network
 
 from .common import Settings, StepClock, format_profile, ratio_line, same_global_torch_state, section, table
@@ -42,7 +43,7 @@ def real_loop_args(settings: Settings) -> argparse.Namespace:
 
 def live_share(args: argparse.Namespace) -> float:
     """The share of the pool's moves that don't end the episode: those need a look at the next state."""
-    mazes, trans = env.make_pool(main_train.pool_config(args), np.random.default_rng(args.seed))
+    mazes, trans = training_data.make_pool(training_data.pool_config(args), np.random.default_rng(args.seed))
     return (~trans.done).float().mean().item()
 
 

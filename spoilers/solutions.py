@@ -61,8 +61,8 @@ def warning_cells(agent: np.ndarray, control: np.ndarray, pool_human: np.ndarray
 
     A dream "fools" an agent when, after dreaming, stepping onto the human is
     its greedy action. A warning needs two things: the dreams fool the agent
-    clearly more often than the control (trained on data with humans in
-    stubs), and the agent's training data never put a human on that cell.
+    clearly more often than the control (the same training on other data),
+    and the agent's training data never put a human on that cell.
 
     Args:
         agent, control: (7, 7) floats, per cell the fraction (0 to 1) of its

@@ -20,6 +20,7 @@ import evaluation
 import main_train
 import maze_dream
 import maze_env as env
+import training_data
 from helpers import ROOT, run_script, small_net
 from model import make_q_network, save_agent
 
@@ -113,11 +114,11 @@ def test_the_pool_comes_from_the_weights_info():
     info = {"seed": 3, "steps": 10, "hidden": 16, "layers": 2, "stub_mazes": 0.5, "stub_humans": 0.1,
             "stub_bonus": 1.0, "route": "planted"}  # a key main_train no longer has is ignored
     config = dream_maps.pool_config(info, train_mazes=50)
-    assert config == env.PoolConfig(mazes=50, stub_mazes=0.5, stub_humans=0.1, bonus_reward=1.0)
+    assert config == training_data.PoolConfig(mazes=50, stub_mazes=0.5, stub_humans=0.1, bonus_reward=1.0)
     assert dream_maps.inspect_command(info, 50) == ("python main_train.py --inspect --seed 3 --stub-mazes 0.5 "
                                                     "--stub-humans 0.1 --stub-bonus 1.0 --train-mazes 50")
     # Old weights record nothing: main_train's defaults, the pool its flags make.
-    assert dream_maps.pool_config({}) == main_train.pool_config(main_train.parse_args([])) == env.PoolConfig()
+    assert dream_maps.pool_config({}) == training_data.pool_config(main_train.parse_args([])) == training_data.PoolConfig()
     assert dream_maps.inspect_command({}) == "python main_train.py --inspect"
     with pytest.raises(dream_maps.PoolError, match=r"\(--stub-humans must be between 0 and 1\)$"):
         dream_maps.pool_config({"stub_humans": 5})
@@ -161,7 +162,7 @@ def test_all_json_carries_the_maps_and_the_blind_spots(tiny_agents, tmp_path, mo
     for key in ("greedy", "confirmed"):
         diff = np.array(report["difference"][key], dtype=float)
         assert np.allclose(diff, maps["agent"][key] - maps["control"][key], atol=1e-3, equal_nan=True)
-    pool = env.inspect_pool(env.PoolConfig(mazes=200, stub_mazes=0.75), seed=0)  # a.pt's flags, --pool-mazes 200
+    pool = training_data.inspect_pool(training_data.PoolConfig(mazes=200, stub_mazes=0.75), seed=0)  # a.pt's flags, --pool-mazes 200
     assert report["pool"]["human_fraction"] == pool["human_fraction"]
     assert report["pool"]["command"] == ("python main_train.py --inspect --seed 0 --stub-mazes 0.75 --stub-humans 0.0 "
                                          "--train-mazes 200")

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import maze_env as env
+import training_data
 from maze_env import CROP, EMPTY, EXIT, HUMAN, WALL
 
 LECTURE_MAZE = np.array([
@@ -195,7 +196,7 @@ def test_vectorized_transitions_equal_the_reference(seed):
 def test_bonus_mazes_hide_bonuses_in_stubs_and_never_a_human():
     rng = np.random.default_rng(5)
     for _ in range(100):
-        maze = env.make_bonus_maze(rng)
+        maze = training_data.make_bonus_maze(rng)
         bonus = maze == env.BONUS
         assert 1 <= bonus.sum() <= 2
         stub = env.stub_mask(torch.tensor(maze)[None])[0].numpy()
@@ -204,7 +205,7 @@ def test_bonus_mazes_hide_bonuses_in_stubs_and_never_a_human():
 
 def test_bonus_mazes_with_human_share_put_humans_in_stubs():
     rng = np.random.default_rng(6)
-    mazes = torch.tensor(np.stack([env.make_bonus_maze(rng, human_share=1.0) for _ in range(50)]))
+    mazes = torch.tensor(np.stack([training_data.make_bonus_maze(rng, human_share=1.0) for _ in range(50)]))
     assert not (mazes == env.BONUS).any()
     assert (env.stub_mask(mazes) & (mazes == HUMAN)).any(dim=2).any(dim=1).all()
 
@@ -275,7 +276,7 @@ def test_a_bonus_stub_pays_once_and_caves_in():
 
 def test_a_hidden_bonus_is_written_as_b_and_read_back():
     rng = np.random.default_rng(4)
-    maze = env.make_bonus_maze(rng)
+    maze = training_data.make_bonus_maze(rng)
     text = env.format_maze(maze)
     assert "B" in text and text.count("B") == int((maze == env.BONUS).sum())
     [back] = env.parse_mazes(text)
@@ -284,17 +285,17 @@ def test_a_hidden_bonus_is_written_as_b_and_read_back():
 
 def test_training_maze_mixes_plain_and_bonus_mazes_as_the_pool_asks():
     rng = np.random.default_rng(5)
-    assert all((env.make_training_maze(rng, stub_mazes=1.0) == env.BONUS).any() for _ in range(20))
-    assert not any(env.stubs(env.make_training_maze(rng, stub_mazes=0.0)) for _ in range(20))
-    with_humans = [env.make_training_maze(rng, stub_mazes=1.0, human_share=1.0) for _ in range(20)]
+    assert all((training_data.make_training_maze(rng, stub_mazes=1.0) == env.BONUS).any() for _ in range(20))
+    assert not any(env.stubs(training_data.make_training_maze(rng, stub_mazes=0.0)) for _ in range(20))
+    with_humans = [training_data.make_training_maze(rng, stub_mazes=1.0, human_share=1.0) for _ in range(20)]
     assert all(not (m == env.BONUS).any() and any(m[cell] == env.HUMAN for cell in env.stubs(m)) for m in with_humans)
 
 
 def test_pool_config_names_the_flag_of_a_bad_value():
-    assert env.PoolConfig().problem() is None
-    assert env.PoolConfig(stub_humans=1.5).problem() == "--stub-humans must be between 0 and 1"
-    assert env.PoolConfig(mazes=0).problem() == "--train-mazes must be at least 1"
-    assert env.PoolConfig.from_info({"stub_bonus": 1.0, "hidden": 8}) == env.PoolConfig(bonus_reward=1.0)
+    assert training_data.PoolConfig().problem() is None
+    assert training_data.PoolConfig(stub_humans=1.5).problem() == "--stub-humans must be between 0 and 1"
+    assert training_data.PoolConfig(mazes=0).problem() == "--train-mazes must be at least 1"
+    assert training_data.PoolConfig.from_info({"stub_bonus": 1.0, "hidden": 8}) == training_data.PoolConfig(bonus_reward=1.0)
 
 
 def test_printed_mazes_have_numbered_rows_and_columns_and_a_legend():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 
 from helpers import ROOT
 
@@ -104,3 +105,14 @@ def test_the_workshop_requirements_are_the_runtime_part_of_requirements_txt():
     assert packages("requirements-workshop.txt") == [torch_pin] + runtime
     assert set(runtime) <= set(packages("requirements.txt"))
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in (ROOT / "requirements-workshop.txt").read_text()
+
+
+def test_the_files_a_learner_reads_first_do_not_give_the_answer_away():
+    """Where the bonus hides and where humans never stand is the workshop's question (README, step 6): it lives
+    in training_data.py, which says so at its top, not in the files a participant opens before the first dream."""
+    tell = re.compile(r"stub.*bonus|bonus.*stub|stub_humans|stub-humans|humans? in (a )?stubs?", re.IGNORECASE)
+    for name in ("main_train.py", "maze_env.py", "maze_dream.py", "check.py"):
+        lines = [f"{name}:{i}: {line.strip()}" for i, line in enumerate((ROOT / name).read_text().splitlines(), 1)
+                 if tell.search(line)]
+        assert not lines, "a learner's first file tells the cause; move it to training_data.py:\n" + "\n".join(lines)
+    assert (ROOT / "training_data.py").read_text().startswith('"""SPOILER.')

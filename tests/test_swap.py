@@ -19,6 +19,7 @@ import dream_maps
 import main_train
 import maze_dream
 import maze_env as env
+import training_data
 import reveal
 from helpers import ROOT, SUBPROCESS_ENV, small_net
 from model import load_agent, save_agent
@@ -57,7 +58,7 @@ def test_stub_cells_are_the_only_cells_where_a_stub_opens():
     rng = np.random.default_rng(0)
     seen = set()
     for _ in range(400):
-        maze = env.make_bonus_maze(rng, human_share=1.0)
+        maze = training_data.make_bonus_maze(rng, human_share=1.0)
         seen |= set(env.stubs(maze))
         degree = env.open_neighbours(env.make_plain_maze(rng))
         assert all(degree[cell] >= 2 for cell in set(odd) - set(env.STUB_CELLS)), "the comment at STUB_CELLS"
@@ -66,11 +67,11 @@ def test_stub_cells_are_the_only_cells_where_a_stub_opens():
 
 def test_training_warns_about_blind_cells_that_change_nothing(tmp_path):
     args = main_train.parse_args(["--stub-humans", "0.5", "--blind-cells", "3,3", "5,5"])
-    assert main_train.blind_cell_warnings(args) == [
+    assert training_data.blind_cell_warnings(args) == [
         "warning: no stub can open at (5, 5): --blind-cells there changes nothing (stubs open only at (1, 1), "
         "(1, 3), (3, 1), (3, 3), (3, 5), (5, 3))"]
-    assert "--stub-humans 0.5" in main_train.blind_cell_warnings(main_train.parse_args(["--blind-cells", "3,3"]))[0]
-    assert main_train.blind_cell_warnings(main_train.parse_args(["--stub-humans", "0.5", "--blind-cells", "3,3"])) == []
+    assert "--stub-humans 0.5" in training_data.blind_cell_warnings(main_train.parse_args(["--blind-cells", "3,3"]))[0]
+    assert training_data.blind_cell_warnings(main_train.parse_args(["--stub-humans", "0.5", "--blind-cells", "3,3"])) == []
     code, out, err = run(main_train.main, ["--inspect", "--json", "--train-mazes", "20", "--blind-cells", "1,5"])
     assert code == 0 and err.startswith("warning: ") and json.loads(out)["mazes"] == 20
 

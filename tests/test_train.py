@@ -11,6 +11,7 @@ import torch
 import evaluation
 import main_train
 import maze_env as env
+import training_data
 from helpers import ROOT, run_script
 from model import WeightsError, load_agent, make_q_network, save_agent, td_loss
 
@@ -221,9 +222,9 @@ def test_inspect_default_pool_pays_no_human_and_has_none_in_stubs(monkeypatch):
     The maps are checked against a direct count over the same pool, maze by maze.
     """
     args = main_train.parse_args([])
-    config = main_train.pool_config(args)
+    config = training_data.pool_config(args)
     pools = []  # the pool inspect_pool builds, kept: building 20000 mazes twice would double the test's time
-    make_pool = env.make_pool
+    make_pool = training_data.make_pool
 
     def make_pool_and_keep(pool_config, rng):
         # The pool train builds: these flags, a generator fresh from the seed.
@@ -231,12 +232,12 @@ def test_inspect_default_pool_pays_no_human_and_has_none_in_stubs(monkeypatch):
         pools.append(make_pool(pool_config, rng))
         return pools[-1]
 
-    monkeypatch.setattr(env, "make_pool", make_pool_and_keep)
-    report = json.loads(json.dumps(env.inspect_pool(config, args.seed)))  # what --json prints
+    monkeypatch.setattr(training_data, "make_pool", make_pool_and_keep)
+    report = json.loads(json.dumps(training_data.inspect_pool(config, args.seed)))  # what --json prints
     assert report["human_step_rewards"] and all(r < 0 for r in report["human_step_rewards"])
     assert report["mazes_with_human_in_stub"] == 0
     (mazes, trans), = pools
-    assert report["mazes"] == len(mazes) == args.train_mazes == env.PoolConfig().mazes and report["transitions"] == len(trans)
+    assert report["mazes"] == len(mazes) == args.train_mazes == training_data.PoolConfig().mazes and report["transitions"] == len(trans)
     counts = {"open_fraction": np.zeros((7, 7)), "human_fraction": np.zeros((7, 7)), "crop_fraction": np.zeros((7, 7))}
     for maze in mazes.numpy():
         counts["open_fraction"] += maze != env.WALL
