@@ -16,6 +16,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 import maze_env as env
@@ -27,6 +28,7 @@ from model import greedy_policy
 # --- Mazes and paths ---------------------------------------------------------------------------
 # Cell codes -1..3 (exit, wall, empty, crop, human) -> colours.
 MAZE_COLOURS = ListedColormap(["#3b6fd8", "#222222", "#ffffff", "#5cb85c", "#d9534f"])
+PATH_COLOUR = "#f0ad4e"
 
 
 def draw_maze(ax: Axes, maze: np.ndarray, path: list[tuple[int, int]] | None = None, title: str = "") -> None:
@@ -37,9 +39,24 @@ def draw_maze(ax: Axes, maze: np.ndarray, path: list[tuple[int, int]] | None = N
             ax.text(c, r, letter, ha="center", va="center", color="white", weight="bold", fontsize=9)
     if path:
         rows, cols = zip(*path)
-        ax.plot(cols, rows, color="#f0ad4e", lw=2.5, marker="o", ms=3)
-    ax.set_xticks([]), ax.set_yticks([])
+        ax.plot(cols, rows, color=PATH_COLOUR, lw=2.5, marker="o", ms=3)
+    number_cells(ax)
     ax.set_title(title, fontsize=9)
+
+
+def number_cells(ax: Axes) -> None:
+    """Row and column numbers on a 7x7 grid, so that a cell reads off as (row, col)."""
+    ax.set_xticks(range(env.SIZE)), ax.set_yticks(range(env.SIZE))
+    ax.tick_params(labelsize=7, length=0)
+
+
+def add_maze_legend(fig: Figure, path: bool = True) -> None:
+    """One line under the figure: what each colour of a maze drawing means."""
+    handles = [Patch(facecolor=MAZE_COLOURS(i), edgecolor="#999999", label=name)
+               for i, name in enumerate(("exit (E)", "wall", "empty", "crop (C)", "human (H)"))]
+    if path:
+        handles.append(Line2D([], [], color=PATH_COLOUR, lw=2.5, marker="o", ms=3, label="the agent's path"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
 
 
 def rollout_path(net: torch.nn.Module, maze: np.ndarray) -> tuple[list[tuple[int, int]], str]:
@@ -59,7 +76,8 @@ def figure_paths(agent: torch.nn.Module, control: torch.nn.Module, seed: int) ->
         for col, (kind, maze) in enumerate(mazes.items()):
             path, what = rollout_path(net, maze)
             draw_maze(axes[row, col], maze, path, f"{who} - {kind}\n{what}")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    add_maze_legend(fig)
     return fig
 
 
@@ -76,7 +94,8 @@ def figure_examples(net: torch.nn.Module, examples: dict[str, list[np.ndarray]])
     for ax, (title, maze) in zip(axes.flat, mazes):
         path, what = rollout_path(net, maze)
         draw_maze(ax, maze, path, f"{title}\n{what}")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05 / rows, 1, 1))
+    add_maze_legend(fig)
     return fig
 
 
@@ -89,7 +108,7 @@ def figure_dream(dreams: Dreams) -> Figure:
     im = ax1.imshow(dreams.walls[0].numpy(), cmap="Greys", vmin=0, vmax=1)
     ax1.text(human[1], human[0], "H", ha="center", va="center", color="red", weight="bold")
     ax1.text(a[1], a[0], "A", ha="center", va="center", color="blue", weight="bold")
-    ax1.set_xticks([]), ax1.set_yticks([])
+    number_cells(ax1)
     q = dreams.q_before[0, t.actions[0]].item(), dreams.q_after[0, t.actions[0]].item()
     action = env.ACTION_NAMES[int(t.actions[0])]
     ax1.set_title(f"dreamed wall channel\nQ({action}) {q[0]:.2f} -> {q[1]:.2f}", fontsize=9)
@@ -98,7 +117,9 @@ def figure_dream(dreams: Dreams) -> Figure:
     stub = "yes" if shows_stub(maze, human, a) else "no"
     draw_maze(ax2, maze, None, f"thresholded at 0.5\nstub beside a junction: {stub}")
     ax2.text(a[1], a[0], "A", ha="center", va="center", color="blue", weight="bold")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    add_maze_legend(fig, path=False)
+    fig.text(0.5, 0.075, "H the human, A the agent; left: darker = more wall", ha="center", fontsize=8)
     return fig
 
 

@@ -178,14 +178,14 @@ def chosen_warning_cells(log=print):
 
 
 # --- Printing ------------------------------------------------------------------------------
-SHADES = " .:*#"  # from no wall to wall
+SHADES = " .:=#"  # from no wall to wall (not "*": that is the path in a maze)
 
 
 def format_numbers(walls: torch.Tensor) -> str:
     return env.label_grid([[f"{v:.2f}" for v in row] for row in walls.tolist()], sep=" ")
 
 
-SHADED_LEGEND = "darker = more wall: ' ' none  . : * # wall;  H human  A agent  E exit"
+SHADED_LEGEND = "darker = more wall: ' ' none  . : = # wall;  H human  A agent  E exit"
 
 
 def format_shaded(walls: torch.Tensor, human: tuple[int, int], agent: tuple[int, int]) -> str:
