@@ -21,6 +21,7 @@ import maze_dream
 from helpers import ROOT, small_net
 from model import channels_to_input
 from spoilers import diagnose, solutions
+from spoilers.function_source import function_parts, split_todo  # imported from here by other tests too
 
 EXERCISE = ROOT / "maze_dream.py"
 SOLUTION = ROOT / "spoilers" / "solutions.py"
@@ -138,27 +139,6 @@ def test_atlas_targets_are_valid():
 # --- Repository check: the shipped exercise and the solution match outside the TODO block ---------
 class Edited(Exception):
     """The exercise holds the learner's work, so it can't be compared with the solution."""
-
-
-def function_parts(text: str, name: str = NAME) -> tuple[str, str]:
-    """(head, body) of a function (wall_locations_gradient by default): its signature and docstring, then the
-    rest of it, with the comments that close it (ast stops at the last statement)."""
-    lines = text.splitlines(keepends=True)
-    node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == name)
-    end = node.end_lineno
-    while end < len(lines) and lines[end].startswith("    #"):
-        end += 1
-    doc_end = node.body[0].end_lineno
-    return "".join(lines[node.lineno - 1 : doc_end]), "".join(lines[doc_end:end])
-
-
-def split_todo(body: str) -> tuple[str, str, str] | None:
-    """(before, block, after) around the TODO lines; None if they are gone."""
-    if body.count("# TODO START") != 1 or body.count("# TODO END") != 1:
-        return None
-    before, rest = body.split("# TODO START")
-    block, after = rest.split("# TODO END")
-    return before, block, after
 
 
 def is_unanswered(block: str) -> bool:
