@@ -183,12 +183,30 @@ def maze_with_human_at(rng: np.random.Generator, cell: tuple[int, int], tries: i
     return None
 
 
-def mazes_with_human_at(seed: int, cell: tuple[int, int], n: int) -> torch.Tensor | None:
+def maze_with_human_in_dead_end(rng: np.random.Generator, cell: tuple[int, int], tries: int = 1000) -> np.ndarray | None:
+    """A training maze in which `cell` is the dead end of a corridor, holding the maze's only human.
+
+    The truth for a lure of dead ends (--lure-dead-ends): the other dead ends keep crops. Only cells with
+    both coordinates even (other than the start and the exit) end a corridor; None if no maze in `tries` did.
+    """
+    for _ in range(tries):
+        maze = env.make_plain_maze(rng)
+        if cell in env.dead_ends(maze):
+            maze[maze == env.HUMAN] = env.CROP
+            maze[cell] = env.HUMAN
+            return maze
+    return None
+
+
+SHAPES = {"stub": maze_with_human_at, "dead end": maze_with_human_in_dead_end}  # the blind spots' shapes
+
+
+def mazes_with_human_at(seed: int, cell: tuple[int, int], n: int, shape: str = "stub") -> torch.Tensor | None:
     """n such mazes from a random stream that training and evaluation never use; None if the cell can't hold one."""
-    rng = np.random.default_rng([seed, 2_000_003, *cell])
+    rng = np.random.default_rng([seed, 2_000_003, *cell] + ([] if shape == "stub" else [len(shape)]))
     mazes = []
     for _ in range(n):
-        maze = maze_with_human_at(rng, cell)
+        maze = SHAPES[shape](rng, cell)
         if maze is None:
             return None
         mazes.append(maze)

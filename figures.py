@@ -267,6 +267,26 @@ def heatmap(ax, grid: np.ndarray, title: str, cmap: str, limits: tuple[float, fl
     ax.set_title(title, fontsize=9)
 
 
+def weight_map_figure(norms: np.ndarray, start: float, name: str) -> Figure:
+    """weight_map.human_weight_norms as a heatmap; a frame marks each cell no bigger than at the start."""
+    fig = Figure(figsize=(4.2, 4.4))
+    ax = fig.subplots()
+    ax.imshow(norms, cmap="viridis", vmin=0)
+    for r in range(env.SIZE):
+        for c in range(env.SIZE):
+            untrained = norms[r, c] <= start
+            ax.text(c, r, f"{norms[r, c]:.1f}", ha="center", va="center", fontsize=8,
+                    color="white" if untrained else "black")
+            if untrained:
+                ax.add_patch(Rectangle((c - 0.45, r - 0.45), 0.9, 0.9, fill=False, edgecolor="white", linewidth=1))
+    number_cells(ax)
+    ax.set_title(f"{name}: norm of the first-layer weights\nthat read a human at each cell", fontsize=9)
+    fig.text(0.5, 0.02, f"framed: no bigger than at the start ({start:.2f}), so no training maze had a human there",
+             ha="center", fontsize=7)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
 def training_curve_figure(curve: dict) -> Figure:
     """Loss and evaluation rates over a training run (main_train.train's curve)."""
     fig = Figure(figsize=(11, 4))

@@ -156,6 +156,8 @@ def reachable(maze: np.ndarray, start: tuple[int, int] = START) -> np.ndarray:
 # top-right corner, the bottom-left corner and the exit, where the carving always leaves two or more of
 # the pillar's four sides open, so opening it never makes a one-cell dead end.
 STUB_CELLS = ((1, 1), (1, 3), (3, 1), (3, 3), (3, 5), (5, 3))
+# Where a corridor can end: the rooms (both coordinates even), other than the start and the exit.
+DEAD_END_CELLS = tuple((r, c) for r in range(0, SIZE, 2) for c in range(0, SIZE, 2) if (r, c) not in (START, EXIT_POS))
 
 
 def stub_candidates(maze: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, int]]]:
