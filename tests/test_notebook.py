@@ -44,7 +44,7 @@ def test_notebook_is_valid_and_has_no_outputs():
 def test_notebook_cells_the_tests_rely_on_are_there():
     nb = read_notebook()
     for cell_id in ("setup", "table", "examples", "exercise", "check", "dream", "atlas", "warning", "warning-check",
-                    "inspect", "swap-audit", "reveal", "neuron", "neuron-check"):
+                    "inspect", "weights", "swap-audit", "reveal", "neuron", "neuron-check"):
         assert cell(nb, cell_id).cell_type == "code", cell_id
     assert nb.metadata.kernelspec.name == "python3"
 
@@ -215,6 +215,7 @@ def test_notebook_runs_with_the_todos_open():
     assert "Exercise 3 isn't done yet" in text_of(cell(nb, "neuron-check"))
     assert "stub_bonus" not in text_of(cell(nb, "table"))  # nothing before the first dream names the cause
     assert "mazes with a human in a stub: 0" in text_of(cell(nb, "inspect"))
+    assert "no training maze showed a human there" in text_of(cell(nb, "weights")) and has_picture(cell(nb, "weights"))
 
 
 @pytest.mark.slow
