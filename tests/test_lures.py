@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import dream_maps
+from dream_targets import Dreams
 import main_train
 import maze_env as env
 import reveal
@@ -87,3 +88,28 @@ def test_the_weight_map_of_an_untrained_network_is_untrained_everywhere():
     norms = weight_map.human_weight_norms(net)  # 256 random weights each: all close to the expected norm
     assert np.abs(norms - weight_map.initial_norm(net)).max() < 0.1
     assert 10 < len(weight_map.untrained_cells(net)) < 40  # about half below it: the rule is about trained ones
+
+
+def test_a_corridors_end_is_two_steps_off_the_way_at_the_nearest():
+    maze = np.array([[1, 0, 1, 0, 0, 0, 0],  # the way: down to (2, 0), right to (2, 2), down, right along row 4,
+                     [1, 0, 1, 0, 0, 0, 0],  # down column 4 to the exit; a corridor from (2, 2) up to (0, 2),
+                     [1, 1, 1, 0, 0, 0, 1],  # and one from (4, 4) right and up to (2, 6)
+                     [0, 0, 1, 0, 0, 0, 1],
+                     [0, 0, 1, 1, 1, 1, 1],
+                     [0, 0, 0, 0, 1, 0, 0],
+                     [0, 0, 0, 0, 1, 1, -1]])
+    assert set(env.dead_ends(maze)) == {(0, 2), (2, 6)}
+    assert dream_maps.two_steps_off_the_way(maze, (0, 2))  # (0, 2) - (1, 2) - (2, 2), on the way
+    assert not dream_maps.two_steps_off_the_way(maze, (2, 6))  # (2, 6) - (3, 6) - (4, 6) - (4, 5) - (4, 4)
+
+
+def test_the_audits_last_look_puts_the_human_at_a_corridors_end_off_the_way():
+    t = dream_maps.make_targets([((0, 6), (0, 5)), ((0, 6), (1, 6))])
+    dreams = Dreams(t, torch.full((2, 7, 7), 0.5), torch.zeros(2, 4), torch.zeros(2, 4))
+    found = dream_maps.off_the_way(dreams, [0, 1], {}, seed=0)
+    assert found[(0, 6)], "the bank has corridors ending at (0, 6) two steps off the way"
+    for maze in found[(0, 6)]:
+        assert maze[0, 6] == env.HUMAN and env.open_neighbours(maze)[0, 6] == 1
+        assert dream_maps.two_steps_off_the_way(maze, (0, 6))
+        assert (0, 6) not in env.shortest_path(maze)
+    assert dream_maps.off_the_way(dreams, [0, 1], {(0, 6): found[(0, 6)]}, seed=0) == {}  # cells with mazes: left
