@@ -44,6 +44,16 @@ CODES = {ch: code for code, ch in CHARS.items()}
 
 
 # --- Generators ---------------------------------------------------------------
+def _room_neighbours() -> dict[tuple[int, int], list[tuple[int, int]]]:
+    """Per room (both coordinates even), the rooms two steps away, in the order of MOVES."""
+    rooms = [(r, c) for r in range(0, SIZE, 2) for c in range(0, SIZE, 2)]
+    return {(r, c): [(r + 2 * dr, c + 2 * dc) for dr, dc in MOVES if (r + 2 * dr, c + 2 * dc) in rooms]
+            for r, c in rooms}
+
+
+_ROOM_NEIGHBOURS = _room_neighbours()  # worked out once: _carve runs for every maze of the 20,000-maze pool
+
+
 def _carve(rng: np.random.Generator) -> np.ndarray:
     """Recursive backtracker in 2-cell steps from (0, 0): a tree of corridors.
 
@@ -52,20 +62,18 @@ def _carve(rng: np.random.Generator) -> np.ndarray:
     """
     maze = np.full((SIZE, SIZE), WALL, dtype=np.int64)
     maze[START] = EMPTY
+    carved = {START}  # a set, not maze[...] == WALL: looking up a numpy cell is slow, and this runs a lot
     stack = [START]
     while stack:
         r, c = stack[-1]
-        options = [
-            (r + 2 * dr, c + 2 * dc)
-            for dr, dc in MOVES
-            if 0 <= r + 2 * dr < SIZE and 0 <= c + 2 * dc < SIZE and maze[r + 2 * dr, c + 2 * dc] == WALL
-        ]
+        options = [room for room in _ROOM_NEIGHBOURS[r, c] if room not in carved]
         if not options:
             stack.pop()
             continue
         nr, nc = options[rng.integers(len(options))]
         maze[(r + nr) // 2, (c + nc) // 2] = EMPTY
         maze[nr, nc] = EMPTY
+        carved.add((nr, nc))
         stack.append((nr, nc))
     return maze
 
@@ -190,7 +198,7 @@ def add_stub(
     start to the exit, False puts it away from that path, None lets chance pick.
     cell, if given, is where the stub must open.
     """
-    path = set(shortest_path(maze))
+    path = set(shortest_path(maze)) if beside_path is not None else set()  # the pool's stubs don't need it
     old_stubs = stubs(maze)
     pairs = [p for p in stub_candidates(maze) if (beside_path is None or (p[1] in path) == beside_path)
              and (cell is None or p[0] == cell)]
