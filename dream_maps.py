@@ -120,13 +120,18 @@ def inspect_command(info: dict, train_mazes: int | None = None) -> str:
 
 
 def training_pool(info: dict, train_mazes: int | None = None, log=print) -> dict:
-    """training_data.inspect_pool for the pool these weights were trained on (about 10 s for 20,000 mazes)."""
+    """The maps of training_data.inspect_pool that the diagnosis reads, for the pool these weights were trained
+    on (about 3 s for 20,000 mazes): "mazes", "open_fraction", "human_fraction" and the "command" that shows
+    them all.
+
+    The same mazes as inspect_pool, without the transitions that it counts and --all doesn't need.
+    """
     config = pool_config(info, train_mazes)
     command = inspect_command(info, train_mazes)
     log(f"building the agent's training pool ({config.mazes} mazes), as `{command}` does...")
-    report = training_data.inspect_pool(config, info.get("seed", 0))
-    report["command"] = command
-    return report
+    mazes = training_data.pool_mazes(config, np.random.default_rng(info.get("seed", 0)))
+    return {"mazes": len(mazes), "open_fraction": training_data.cell_fraction(mazes != env.WALL),
+            "human_fraction": training_data.cell_fraction(mazes == env.HUMAN), "command": command}
 
 
 BLIND_SPOT_MARGIN = 0.5
