@@ -10,7 +10,8 @@ map on top of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,8 @@ def shows_stub(maze: np.ndarray, human: tuple[int, int], agent: tuple[int, int])
 
 
 def complete_maze(
-    walls: torch.Tensor, human: tuple[int, int], agent: tuple[int, int], bank: np.ndarray, rng: np.random.Generator
+    walls: torch.Tensor, human: tuple[int, int], agent: tuple[int, int], bank: np.ndarray, rng: np.random.Generator,
+    passes: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The training maze closest to the dream around the target, with the human put in.
 
@@ -61,14 +63,14 @@ def complete_maze(
     |wall - 0.5|), among those where a shortest path from the start to the
     exit that avoids the human passes the agent's cell: the agent has to walk
     past the human, and never has to step on it. None if no maze in the bank
-    qualifies.
+    qualifies. passes: passing_mazes(bank, human, agent), if the caller has it.
     """
     keep = neighbourhood([human, agent])
     keep[human] = keep[agent] = False  # set below
     w = walls.numpy()[keep]
     agree = (bank[:, keep] == env.WALL) == (w > 0.5)
     score = (agree * np.abs(w - 0.5)).sum(axis=1) + 1e-3 * rng.random(len(bank))  # random tie-break
-    passes = passing_mazes(bank, human, agent)
+    passes = passing_mazes(bank, human, agent) if passes is None else passes
     if not passes.any():
         return None
     best = int(np.argmax(np.where(passes, score, -np.inf)))
@@ -169,6 +171,34 @@ def maze_bank(rng: np.random.Generator, n: int = 2000) -> np.ndarray:
     return np.stack([env.make_plain_maze(rng) for _ in range(n)])
 
 
+@dataclass
+class Bank:
+    """A maze bank drawn from a seed, kept to complete several batches of dreams with.
+
+    --all verifies the agent's and the control's dreams in the same bank, and the audit's second look goes
+    back to its first look's: drawing the mazes and finding which pass a target is done once, not each time.
+    """
+
+    mazes: np.ndarray  # (N, 7, 7) maze_bank's mazes
+    after: np.random.Generator  # the random stream right after they were drawn
+    passes: dict[tuple[tuple[int, int], tuple[int, int]], np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def draw(cls, seed: int | list[int], n: int = 2000) -> Bank:
+        rng = np.random.default_rng(seed)
+        return cls(maze_bank(rng, n), rng)
+
+    def stream(self) -> np.random.Generator:
+        """The random stream as it was right after the mazes were drawn (a copy: each user starts there)."""
+        return copy.deepcopy(self.after)
+
+    def passing(self, human: tuple[int, int], agent: tuple[int, int]) -> np.ndarray:
+        """passing_mazes(self.mazes, human, agent), worked out once per target."""
+        if (human, agent) not in self.passes:
+            self.passes[human, agent] = passing_mazes(self.mazes, human, agent)
+        return self.passes[human, agent]
+
+
 # --- Verification: does the agent fall for the completed maze? ---------------------------
 def harvests_target(net: nn.Module, mazes: list[np.ndarray], humans: list[tuple[int, int]]) -> list[bool]:
     """Roll the agent out from (0, 0) in each maze: did it step onto the dreamed human?"""
@@ -186,14 +216,18 @@ class Verdict:
     dead_end: list[bool]  # in the completed maze the human sits in a dead end (else it stands in a passage)
 
 
-def verify(net: nn.Module, dreams: Dreams, seed: int) -> Verdict:
-    rng = np.random.default_rng(seed)
-    bank = maze_bank(rng)
+def verify(net: nn.Module, dreams: Dreams, seed: int, bank: Bank | None = None) -> Verdict:
+    """Complete every dream into a maze of a bank drawn from `seed`, and roll the agent out in it.
+
+    bank: Bank.draw(seed), to verify several agents' dreams with one bank (the result is the same).
+    """
+    bank = Bank.draw(seed) if bank is None else bank
+    rng = bank.stream()
     t = dreams.targets
     mazes, stub = [], []
     for b in range(len(t)):
         human, agent = tuple(t.humans[b].tolist()), tuple(t.agents[b].tolist())
-        mazes.append(complete_maze(dreams.walls[b], human, agent, bank, rng))
+        mazes.append(complete_maze(dreams.walls[b], human, agent, bank.mazes, rng, bank.passing(human, agent)))
         stub.append(shows_stub(threshold_maze(dreams.walls[b], human), human, agent))
     valid = [i for i, m in enumerate(mazes) if m is not None]
     hits = harvests_target(net, [mazes[i] for i in valid], [tuple(t.humans[i].tolist()) for i in valid])

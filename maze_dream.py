@@ -371,13 +371,14 @@ def dream_and_print(agents: dict[str, nn.Module], info: dict, gradient_fn, args:
     (name, net), *others = agents.items()
     targets = atlas_targets() if args.all else make_targets([(tuple(args.human), tuple(args.agent))])
     dreams = run(net, targets, gradient_fn, args, init_maze)
-    verdict = dream_verify.verify(net, dreams, args.seed) if (args.verify or args.all or args.json) else None
+    bank = dream_verify.Bank.draw(args.seed) if (args.verify or args.all or args.json) else None
+    verdict = dream_verify.verify(net, dreams, args.seed, bank) if bank else None
     if args.all:  # the checking machinery: dream_maps.py
         checked = [dream_maps.Checked(name, net, dreams, verdict)]
-        for other, other_net in others:
+        for other, other_net in others:  # verified in the same bank: it is drawn from the same seed anyway
             other_dreams = run(other_net, targets, gradient_fn, args, init_maze)
             checked.append(dream_maps.Checked(other, other_net, other_dreams,
-                                              dream_verify.verify(other_net, other_dreams, args.seed)))
+                                              dream_verify.verify(other_net, other_dreams, args.seed, bank)))
         if rule is None:
             rule = chosen_warning_cells(log=lambda line: print(line, file=sys.stderr)) if others else None
         report = dream_maps.atlas_report(checked[0], checked[1] if others else None, info, args,
