@@ -486,4 +486,8 @@ def q_fell(dreams: Dreams) -> str | None:
 
 
 if __name__ == "__main__":
+    # One torch thread: the batches are small, so a second thread is no faster on a quiet machine, and on a
+    # busy one the two wait for each other (--all: 7 s either way when quiet; at a load average of 2 to 3,
+    # 6 s on one thread and 35 to 48 s on two). The figures are the same on any number of threads.
+    torch.set_num_threads(1)
     sys.exit(main())
