@@ -27,7 +27,7 @@ from torch import nn
 import maze_env as env
 import training_data
 from dream_targets import Dreams, Targets, make_targets
-from dream_verify import Verdict, complete_mazes, harvests_target, maze_bank, passing_mazes, summary
+from dream_verify import Bank, Verdict, complete_mazes, harvests_target, summary
 from evaluation import STUB_BESIDE, eval_families, evaluate
 from figures import percent, save_figure, warning_figure
 from model import greedy_policy
@@ -120,13 +120,18 @@ def inspect_command(info: dict, train_mazes: int | None = None) -> str:
 
 
 def training_pool(info: dict, train_mazes: int | None = None, log=print) -> dict:
-    """training_data.inspect_pool for the pool these weights were trained on (about 10 s for 20,000 mazes)."""
+    """The maps of training_data.inspect_pool that the diagnosis reads, for the pool these weights were trained
+    on (about 3 s for 20,000 mazes): "mazes", "open_fraction", "human_fraction" and the "command" that shows
+    them all.
+
+    The same mazes as inspect_pool, without the transitions that it counts and --all doesn't need.
+    """
     config = pool_config(info, train_mazes)
     command = inspect_command(info, train_mazes)
     log(f"building the agent's training pool ({config.mazes} mazes), as `{command}` does...")
-    report = training_data.inspect_pool(config, info.get("seed", 0))
-    report["command"] = command
-    return report
+    mazes = training_data.pool_mazes(config, np.random.default_rng(info.get("seed", 0)))
+    return {"mazes": len(mazes), "open_fraction": training_data.cell_fraction(mazes != env.WALL),
+            "human_fraction": training_data.cell_fraction(mazes == env.HUMAN), "command": command}
 
 
 BLIND_SPOT_MARGIN = 0.5
@@ -457,24 +462,23 @@ def target_of(targets: Targets, b: int) -> Target:
     return tuple(targets.humans[b].tolist()), tuple(targets.agents[b].tolist())
 
 
-def audit_bank(seed: int, size: int = AUDIT_BANK) -> tuple[np.ndarray, np.random.Generator]:
+def audit_bank(seed: int, size: int = AUDIT_BANK) -> Bank:
     """The training mazes the audit completes dreams with, and the random stream that goes on after them."""
-    rng = np.random.default_rng([seed, 3_000_017])  # a stream of its own: the audit doesn't shift --verify's
-    return maze_bank(rng, size), rng
+    return Bank.draw([seed, 3_000_017], size)  # a stream of its own: the audit doesn't shift --verify's
 
 
 def audit_mazes(dreams: Dreams, rows: list[int], seed: int, completions: int = AUDIT_COMPLETIONS,
-                bank_size: int = AUDIT_BANK) -> dict[tuple[int, int], list[np.ndarray]]:
+                bank_size: int = AUDIT_BANK, bank: Bank | None = None) -> dict[tuple[int, int], list[np.ndarray]]:
     """Per human cell, the distinct dead-end mazes completed from the dreams `rows` (the leads) there.
 
     A cell's mazes take turns between its dreams (each dream's best completion first), so that the first
-    rollouts test different dreams.
+    rollouts test different dreams. bank: audit_bank(seed, bank_size), if the caller has it already.
     """
-    bank, rng = audit_bank(seed, bank_size)
-    return dead_end_completions(dreams, rows, bank, rng, completions)
+    bank = audit_bank(seed, bank_size) if bank is None else bank
+    return dead_end_completions(dreams, rows, bank, bank.stream(), completions)
 
 
-def dead_end_completions(dreams: Dreams, rows: list[int], bank: np.ndarray, rng: np.random.Generator,
+def dead_end_completions(dreams: Dreams, rows: list[int], bank: Bank, rng: np.random.Generator,
                          completions: int, allowed: dict[Target, np.ndarray] | None = None,
                          ) -> dict[tuple[int, int], list[np.ndarray]]:
     """audit_mazes with a bank of your own. With `allowed` (bank mazes per target), each dream is completed
@@ -484,8 +488,8 @@ def dead_end_completions(dreams: Dreams, rows: list[int], bank: np.ndarray, rng:
         groups.setdefault(target_of(dreams.targets, b), []).append(b)
     queues: dict[tuple[int, int], list[list[np.ndarray]]] = {}
     for (human, agent), group in sorted(groups.items()):
-        passes = None if allowed is None else allowed[(human, agent)]
-        mazes = complete_mazes(dreams.walls[group], human, agent, bank, completions, rng, passes)
+        passes = bank.passing(human, agent) if allowed is None else allowed[(human, agent)]
+        mazes = complete_mazes(dreams.walls[group], human, agent, bank.mazes, completions, rng, passes)
         per_dream = len(mazes) // len(group)  # complete_mazes gives every dream as many
         queues.setdefault(human, []).extend(mazes[i * per_dream:(i + 1) * per_dream] for i in range(len(group)))
     out = {}
@@ -500,34 +504,34 @@ def dead_end_completions(dreams: Dreams, rows: list[int], bank: np.ndarray, rng:
     return out
 
 
-def dead_end_mask(bank: np.ndarray, targets: list[Target]) -> np.ndarray:
-    """(T, N) bool: per target, the bank mazes in which, with the agent's cell opened, the human's cell is a dead
-    end whose only way out is the agent's cell, wherever that is."""
+def dead_end_mask(mazes: np.ndarray, targets: list[Target]) -> np.ndarray:
+    """(T, N) bool: per target, the mazes in which, with the agent's cell opened, the human's cell is a dead end
+    whose only way out is the agent's cell, wherever that is."""
     humans, agents = np.array([h for h, _ in targets]), np.array([a for _, a in targets])
     around = humans[:, None] + np.array(env.MOVES)  # (T, 4, 2): the human's four neighbours
-    walled = np.pad(bank == env.WALL, ((0, 0), (1, 1), (1, 1)), constant_values=True)  # the border is wall
+    walled = np.pad(mazes == env.WALL, ((0, 0), (1, 1), (1, 1)), constant_values=True)  # the border is wall
     wall = walled[:, around[..., 0] + 1, around[..., 1] + 1]  # (N, T, 4)
     opened = (around == agents[:, None]).all(axis=2)  # (T, 4): the neighbour the completion opens
     return (wall | opened).all(axis=2).T
 
 
-def dead_end_mazes(bank: np.ndarray, targets: list[Target]) -> dict[Target, np.ndarray]:
+def dead_end_mazes(bank: Bank, targets: list[Target]) -> dict[Target, np.ndarray]:
     """Per target, (N,) bool: the bank mazes that, completed for it (the agent's cell opened, the human put
     in), have the human in a dead end and a shortest way from the start to the exit past the agent's cell.
 
     In a training maze a human can only be in a dead end at a few cells, and only seen from some sides:
     this tells which, for this bank.
     """
-    dead = dead_end_mask(bank, targets)
+    dead = dead_end_mask(bank.mazes, targets)
     for i, (human, agent) in enumerate(targets):  # the shortest-way test only where a dead end can be
         rows = np.flatnonzero(dead[i])
         if len(rows):
-            dead[i, rows] = passing_mazes(bank[rows], human, agent)
+            dead[i, rows] = bank.passing(human, agent)[rows]  # the first look worked most of them out
     return dict(zip(targets, dead))
 
 
 def second_look(dreams: Dreams, rows: list[int], found: dict[tuple[int, int], list[np.ndarray]], seed: int,
-                completions: int = AUDIT_COMPLETIONS, dream_more: DreamMore | None = None,
+                completions: int = AUDIT_COMPLETIONS, dream_more: DreamMore | None = None, bank: Bank | None = None,
                 ) -> tuple[dict[tuple[int, int], dict], dict[tuple[int, int], list[np.ndarray]]]:
     """Try harder at every cell whose leads gave no dead-end maze (found: audit_mazes' answer).
 
@@ -541,7 +545,8 @@ def second_look(dreams: Dreams, rows: list[int], found: dict[tuple[int, int], li
     cells = sorted({target_of(t, b)[0] for b in rows} - set(found))
     if not cells:
         return {}, {}
-    bank, rng = audit_bank(seed)  # the first completions' bank, built again: it takes 0.15 s
+    bank = audit_bank(seed) if bank is None else bank  # the first completions' bank
+    rng = bank.stream()  # from where the first completions' stream started
     allowed = dead_end_mazes(bank, sorted({target_of(t, b) for b in range(len(t)) if target_of(t, b)[0] in cells}))
     sides = {cell: [a for (h, a), mask in allowed.items() if h == cell and mask.any()] for cell in cells}
     deeper_rows = [b for b in rows if target_of(t, b)[0] in cells and allowed[target_of(t, b)].any()]
@@ -554,7 +559,7 @@ def second_look(dreams: Dreams, rows: list[int], found: dict[tuple[int, int], li
         more = dead_end_completions(redreamed, more_rows, bank, rng, completions, allowed)
     looks = {}
     for cell in cells:
-        look = {"bank": len(bank), "dead_end_sides": [list(a) for a in sides[cell]],
+        look = {"bank": len(bank.mazes), "dead_end_sides": [list(a) for a in sides[cell]],
                 "deeper": {"leads": sum(target_of(t, b)[0] == cell for b in deeper_rows),
                            "mazes": len(deeper.get(cell, []))}, "more_dreams": None}
         if cell in again and redreamed is not None:
@@ -566,7 +571,7 @@ def second_look(dreams: Dreams, rows: list[int], found: dict[tuple[int, int], li
 
 
 def off_the_way(dreams: Dreams, rows: list[int], found: dict[tuple[int, int], list[np.ndarray]], seed: int,
-                completions: int = AUDIT_COMPLETIONS) -> dict[tuple[int, int], list[np.ndarray]]:
+                completions: int = AUDIT_COMPLETIONS, bank: Bank | None = None) -> dict[tuple[int, int], list[np.ndarray]]:
     """The last look, at the cells still without a maze: the human at the end of a corridor, off the agent's way.
 
     A corridor's end is never one step from the way to the exit (the cell before it leads nowhere else), so the
@@ -580,11 +585,12 @@ def off_the_way(dreams: Dreams, rows: list[int], found: dict[tuple[int, int], li
     targets = sorted({target_of(t, b) for b in rows if target_of(t, b)[0] in cells})
     if not targets:
         return {}
-    bank, rng = audit_bank(seed)
-    allowed = dict(zip(targets, dead_end_mask(bank, targets)))
+    bank = audit_bank(seed) if bank is None else bank
+    rng = bank.stream()  # from where the first completions' stream started, as the second look does
+    allowed = dict(zip(targets, dead_end_mask(bank.mazes, targets)))
     for (human, _), mask in allowed.items():  # the nearest a corridor's end comes to the way: two steps off it
         rows_ = np.flatnonzero(mask)
-        mask[rows_] = [two_steps_off_the_way(bank[i], human) for i in rows_]
+        mask[rows_] = [two_steps_off_the_way(bank.mazes[i], human) for i in rows_]
     far_rows = [b for b in rows if target_of(t, b)[0] in cells and allowed[target_of(t, b)].any()]
     return dead_end_completions(dreams, far_rows, bank, rng, completions, allowed)
 
@@ -639,10 +645,11 @@ def audit(net: nn.Module, dreams: Dreams, seed: int, completions: int = AUDIT_CO
     lists the cells with leads that nothing was rolled out in: "cell", "dreams", "leads", "tried".
     """
     rows = leads(dreams)
-    per_cell = audit_mazes(dreams, rows, seed, completions)
-    looks, more = second_look(dreams, rows, per_cell, seed, completions, dream_more)
+    bank = audit_bank(seed)  # drawn once for both looks
+    per_cell = audit_mazes(dreams, rows, seed, completions, bank=bank)
+    looks, more = second_look(dreams, rows, per_cell, seed, completions, dream_more, bank)
     per_cell |= more
-    far = off_the_way(dreams, rows, per_cell, seed, completions)
+    far = off_the_way(dreams, rows, per_cell, seed, completions, bank)
     per_cell |= far
     hits = roll_out(net, per_cell)
     humans = [tuple(h) for h in dreams.targets.humans.tolist()]

@@ -10,7 +10,8 @@ map on top of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,8 @@ def shows_stub(maze: np.ndarray, human: tuple[int, int], agent: tuple[int, int])
 
 
 def complete_maze(
-    walls: torch.Tensor, human: tuple[int, int], agent: tuple[int, int], bank: np.ndarray, rng: np.random.Generator
+    walls: torch.Tensor, human: tuple[int, int], agent: tuple[int, int], bank: np.ndarray, rng: np.random.Generator,
+    passes: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The training maze closest to the dream around the target, with the human put in.
 
@@ -61,14 +63,14 @@ def complete_maze(
     |wall - 0.5|), among those where a shortest path from the start to the
     exit that avoids the human passes the agent's cell: the agent has to walk
     past the human, and never has to step on it. None if no maze in the bank
-    qualifies.
+    qualifies. passes: passing_mazes(bank, human, agent), if the caller has it.
     """
     keep = neighbourhood([human, agent])
     keep[human] = keep[agent] = False  # set below
     w = walls.numpy()[keep]
     agree = (bank[:, keep] == env.WALL) == (w > 0.5)
     score = (agree * np.abs(w - 0.5)).sum(axis=1) + 1e-3 * rng.random(len(bank))  # random tie-break
-    passes = passing_mazes(bank, human, agent)
+    passes = passing_mazes(bank, human, agent) if passes is None else passes
     if not passes.any():
         return None
     best = int(np.argmax(np.where(passes, score, -np.inf)))
@@ -81,13 +83,12 @@ def complete_maze(
 def passing_mazes(bank: np.ndarray, human: tuple[int, int], agent: tuple[int, int]) -> np.ndarray:
     """(N,) bool: the bank mazes where, with the agent's cell opened and the human put in, a shortest way from
     the start to the exit passes the agent's cell without going through the human."""
-    open_ = torch.tensor(bank != env.WALL)
+    open_ = bank != env.WALL
     open_[:, agent[0], agent[1]] = True
     open_[:, human[0], human[1]] = False
-    from_start, from_exit = distances(open_, env.START), distances(open_, env.EXIT_POS)
-    length = from_start[:, env.EXIT_POS[0], env.EXIT_POS[1]]
-    return ((from_start[:, agent[0], agent[1]] + from_exit[:, agent[0], agent[1]] == length)
-            & (length < UNREACHED)).numpy()
+    start_to_agent, length = steps_to(open_, env.START, [agent, env.EXIT_POS])
+    (exit_to_agent,) = steps_to(open_, env.EXIT_POS, [agent])
+    return (start_to_agent + exit_to_agent == length) & (length < UNREACHED)
 
 
 def complete_mazes(
@@ -119,26 +120,83 @@ def complete_mazes(
 
 UNREACHED = 10_000
 
+# Breadth-first search in thousands of mazes at once. A maze's open cells are the 49 bits of one integer
+# (cell (r, c) is bit 7 * r + c), so one step of the search, "every cell next to one reached so far", is a
+# few shifts of that integer: one bit is a column, seven bits a row. A step then costs a handful of numpy
+# operations on N integers, where a 7x7 grid per maze costs the same on N x 49 cells (passing_mazes runs
+# for every target of every atlas and audit: this is most of their time).
+CELL_BITS = np.int64(1) << np.arange(env.SIZE * env.SIZE, dtype=np.int64)  # cell (r, c) -> its bit
+ALL_CELLS = np.int64((1 << env.SIZE * env.SIZE) - 1)
+LEFT_COLUMN = np.int64(sum(1 << env.SIZE * r for r in range(env.SIZE)))
+RIGHT_COLUMN = LEFT_COLUMN << np.int64(env.SIZE - 1)
+
+
+def as_bits(open_: np.ndarray) -> np.ndarray:
+    """(N, 7, 7) bool -> (N,) int64: each maze's open cells as bits."""
+    return (open_.reshape(len(open_), -1) * CELL_BITS).sum(axis=1)
+
+
+def one_step(reached: np.ndarray) -> np.ndarray:
+    """The cells reached, and every cell next to one of them (open or not): up, down, left, right."""
+    up, down = reached >> env.SIZE, (reached << env.SIZE) & ALL_CELLS
+    left, right = (reached & ~LEFT_COLUMN) >> 1, (reached & ~RIGHT_COLUMN) << 1  # no wrapping to the next row
+    return reached | up | down | left | right
+
+
+def steps_to(open_: np.ndarray, source: tuple[int, int], cells: list[tuple[int, int]]) -> list[np.ndarray]:
+    """Per cell of `cells`, (N,) the steps from source to it through a batch of (N, 7, 7) open-cell masks
+    (UNREACHED if none)."""
+    bits = as_bits(open_)
+    targets = CELL_BITS[[r * env.SIZE + c for r, c in cells]][:, None]  # (cells, 1)
+    found = np.full((len(cells), len(bits)), UNREACHED)
+    reached = bits & CELL_BITS[source[0] * env.SIZE + source[1]]  # nothing if the source is walled
+    for step in range(env.SIZE * env.SIZE):  # a path visits each cell at most once
+        found[((reached & targets) != 0) & (found == UNREACHED)] = step
+        wider = one_step(reached) & bits
+        if (wider == reached).all():
+            break
+        reached = wider
+    return list(found)
+
 
 def distances(open_: torch.Tensor, source: tuple[int, int]) -> torch.Tensor:
     """Steps from source to every cell of a batch of (B, 7, 7) open-cell masks (UNREACHED if none)."""
-    d = torch.full(open_.shape, UNREACHED, dtype=torch.int16)
-    d[:, source[0], source[1]] = torch.where(open_[:, source[0], source[1]], 0, UNREACHED)
-    while True:  # relax until nothing changes: at most 49 rounds
-        padded = torch.nn.functional.pad(d, (1, 1, 1, 1), value=UNREACHED)
-        nearest = torch.minimum(
-            torch.minimum(padded[:, :-2, 1:-1], padded[:, 2:, 1:-1]),
-            torch.minimum(padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]),
-        )
-        new = torch.where(open_, torch.minimum(d, nearest + 1), UNREACHED)
-        if torch.equal(new, d):
-            return d
-        d = new
+    cells = [(r, c) for r in range(env.SIZE) for c in range(env.SIZE)]
+    found = np.stack(steps_to(open_.numpy(), source, cells), axis=1)  # (B, 49)
+    return torch.from_numpy(found.reshape(open_.shape))
 
 
 def maze_bank(rng: np.random.Generator, n: int = 2000) -> np.ndarray:
     """Training mazes to complete dreams with."""
     return np.stack([env.make_plain_maze(rng) for _ in range(n)])
+
+
+@dataclass
+class Bank:
+    """A maze bank drawn from a seed, kept to complete several batches of dreams with.
+
+    --all verifies the agent's and the control's dreams in the same bank, and the audit's second look goes
+    back to its first look's: drawing the mazes and finding which pass a target is done once, not each time.
+    """
+
+    mazes: np.ndarray  # (N, 7, 7) maze_bank's mazes
+    after: np.random.Generator  # the random stream right after they were drawn
+    passes: dict[tuple[tuple[int, int], tuple[int, int]], np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def draw(cls, seed: int | list[int], n: int = 2000) -> Bank:
+        rng = np.random.default_rng(seed)
+        return cls(maze_bank(rng, n), rng)
+
+    def stream(self) -> np.random.Generator:
+        """The random stream as it was right after the mazes were drawn (a copy: each user starts there)."""
+        return copy.deepcopy(self.after)
+
+    def passing(self, human: tuple[int, int], agent: tuple[int, int]) -> np.ndarray:
+        """passing_mazes(self.mazes, human, agent), worked out once per target."""
+        if (human, agent) not in self.passes:
+            self.passes[human, agent] = passing_mazes(self.mazes, human, agent)
+        return self.passes[human, agent]
 
 
 # --- Verification: does the agent fall for the completed maze? ---------------------------
@@ -158,14 +216,18 @@ class Verdict:
     dead_end: list[bool]  # in the completed maze the human sits in a dead end (else it stands in a passage)
 
 
-def verify(net: nn.Module, dreams: Dreams, seed: int) -> Verdict:
-    rng = np.random.default_rng(seed)
-    bank = maze_bank(rng)
+def verify(net: nn.Module, dreams: Dreams, seed: int, bank: Bank | None = None) -> Verdict:
+    """Complete every dream into a maze of a bank drawn from `seed`, and roll the agent out in it.
+
+    bank: Bank.draw(seed), to verify several agents' dreams with one bank (the result is the same).
+    """
+    bank = Bank.draw(seed) if bank is None else bank
+    rng = bank.stream()
     t = dreams.targets
     mazes, stub = [], []
     for b in range(len(t)):
         human, agent = tuple(t.humans[b].tolist()), tuple(t.agents[b].tolist())
-        mazes.append(complete_maze(dreams.walls[b], human, agent, bank, rng))
+        mazes.append(complete_maze(dreams.walls[b], human, agent, bank.mazes, rng, bank.passing(human, agent)))
         stub.append(shows_stub(threshold_maze(dreams.walls[b], human), human, agent))
     valid = [i for i, m in enumerate(mazes) if m is not None]
     hits = harvests_target(net, [mazes[i] for i in valid], [tuple(t.humans[i].tolist()) for i in valid])

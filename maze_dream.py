@@ -371,13 +371,14 @@ def dream_and_print(agents: dict[str, nn.Module], info: dict, gradient_fn, args:
     (name, net), *others = agents.items()
     targets = atlas_targets() if args.all else make_targets([(tuple(args.human), tuple(args.agent))])
     dreams = run(net, targets, gradient_fn, args, init_maze)
-    verdict = dream_verify.verify(net, dreams, args.seed) if (args.verify or args.all or args.json) else None
+    bank = dream_verify.Bank.draw(args.seed) if (args.verify or args.all or args.json) else None
+    verdict = dream_verify.verify(net, dreams, args.seed, bank) if bank else None
     if args.all:  # the checking machinery: dream_maps.py
         checked = [dream_maps.Checked(name, net, dreams, verdict)]
-        for other, other_net in others:
+        for other, other_net in others:  # verified in the same bank: it is drawn from the same seed anyway
             other_dreams = run(other_net, targets, gradient_fn, args, init_maze)
             checked.append(dream_maps.Checked(other, other_net, other_dreams,
-                                              dream_verify.verify(other_net, other_dreams, args.seed)))
+                                              dream_verify.verify(other_net, other_dreams, args.seed, bank)))
         if rule is None:
             rule = chosen_warning_cells(log=lambda line: print(line, file=sys.stderr)) if others else None
         report = dream_maps.atlas_report(checked[0], checked[1] if others else None, info, args,
@@ -485,4 +486,8 @@ def q_fell(dreams: Dreams) -> str | None:
 
 
 if __name__ == "__main__":
+    # One torch thread: the batches are small, so a second thread is no faster on a quiet machine, and on a
+    # busy one the two wait for each other (--all: 7 s either way when quiet; at a load average of 2 to 3,
+    # 6 s on one thread and 35 to 48 s on two). The figures are the same on any number of threads.
+    torch.set_num_threads(1)
     sys.exit(main())

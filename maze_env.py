@@ -44,6 +44,16 @@ CODES = {ch: code for code, ch in CHARS.items()}
 
 
 # --- Generators ---------------------------------------------------------------
+def _room_neighbours() -> dict[tuple[int, int], list[tuple[int, int]]]:
+    """Per room (both coordinates even), the rooms two steps away, in the order of MOVES."""
+    rooms = [(r, c) for r in range(0, SIZE, 2) for c in range(0, SIZE, 2)]
+    return {(r, c): [(r + 2 * dr, c + 2 * dc) for dr, dc in MOVES if (r + 2 * dr, c + 2 * dc) in rooms]
+            for r, c in rooms}
+
+
+_ROOM_NEIGHBOURS = _room_neighbours()  # worked out once: _carve runs for every maze of the 20,000-maze pool
+
+
 def _carve(rng: np.random.Generator) -> np.ndarray:
     """Recursive backtracker in 2-cell steps from (0, 0): a tree of corridors.
 
@@ -52,20 +62,18 @@ def _carve(rng: np.random.Generator) -> np.ndarray:
     """
     maze = np.full((SIZE, SIZE), WALL, dtype=np.int64)
     maze[START] = EMPTY
+    carved = {START}  # a set, not maze[...] == WALL: looking up a numpy cell is slow, and this runs a lot
     stack = [START]
     while stack:
         r, c = stack[-1]
-        options = [
-            (r + 2 * dr, c + 2 * dc)
-            for dr, dc in MOVES
-            if 0 <= r + 2 * dr < SIZE and 0 <= c + 2 * dc < SIZE and maze[r + 2 * dr, c + 2 * dc] == WALL
-        ]
+        options = [room for room in _ROOM_NEIGHBOURS[r, c] if room not in carved]
         if not options:
             stack.pop()
             continue
         nr, nc = options[rng.integers(len(options))]
         maze[(r + nr) // 2, (c + nc) // 2] = EMPTY
         maze[nr, nc] = EMPTY
+        carved.add((nr, nc))
         stack.append((nr, nc))
     return maze
 
@@ -77,9 +85,13 @@ def open_neighbours(maze: np.ndarray) -> np.ndarray:
     return padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
 
 
-def dead_ends(maze: np.ndarray) -> list[tuple[int, int]]:
-    """Open cells with exactly one open neighbour, other than the start and the exit."""
-    ends = (maze != WALL) & (open_neighbours(maze) == 1)
+def dead_ends(maze: np.ndarray, degree: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Open cells with exactly one open neighbour, other than the start and the exit.
+
+    degree: open_neighbours(maze), if the caller has it already.
+    """
+    degree = open_neighbours(maze) if degree is None else degree
+    ends = (maze != WALL) & (degree == 1)
     ends[START] = ends[EXIT_POS] = False
     return [(int(r), int(c)) for r, c in zip(*np.nonzero(ends))]
 
@@ -104,7 +116,7 @@ def stubs(maze: np.ndarray) -> list[tuple[int, int]]:
     """
     degree = open_neighbours(maze)
     found = []
-    for r, c in dead_ends(maze):
+    for r, c in dead_ends(maze, degree):
         for dr, dc in MOVES:
             nr, nc = r + dr, c + dc
             if 0 <= nr < SIZE and 0 <= nc < SIZE and maze[nr, nc] != WALL and degree[nr, nc] >= 3:
@@ -169,14 +181,12 @@ def stub_candidates(maze: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, 
     """
     degree = open_neighbours(maze)
     pairs = []
-    for r in range(SIZE):
-        for c in range(SIZE):
-            if maze[r, c] != WALL or degree[r, c] != 1:
-                continue
-            for dr, dc in MOVES:
-                nr, nc = r + dr, c + dc
-                if 0 <= nr < SIZE and 0 <= nc < SIZE and maze[nr, nc] not in (WALL, EXIT) and degree[nr, nc] >= 2:
-                    pairs.append(((r, c), (nr, nc)))
+    for r, c in zip(*np.nonzero((maze == WALL) & (degree == 1))):  # in reading order, as a loop over cells
+        r, c = int(r), int(c)
+        for dr, dc in MOVES:
+            nr, nc = r + dr, c + dc
+            if 0 <= nr < SIZE and 0 <= nc < SIZE and maze[nr, nc] not in (WALL, EXIT) and degree[nr, nc] >= 2:
+                pairs.append(((r, c), (nr, nc)))
     return pairs
 
 
@@ -190,11 +200,12 @@ def add_stub(
     start to the exit, False puts it away from that path, None lets chance pick.
     cell, if given, is where the stub must open.
     """
-    path = set(shortest_path(maze))
-    old_stubs = stubs(maze)
-    pairs = [p for p in stub_candidates(maze) if (beside_path is None or (p[1] in path) == beside_path)
-             and (cell is None or p[0] == cell)]
+    pairs = [p for p in stub_candidates(maze) if cell is None or p[0] == cell]
+    if beside_path is not None and pairs:  # the path only when it decides something: this runs for every pool maze
+        path = set(shortest_path(maze))
+        pairs = [p for p in pairs if (p[1] in path) == beside_path]
     rng.shuffle(pairs)
+    old_stubs = stubs(maze) if pairs else []
     for stub, _ in pairs:
         before = maze[stub]
         maze[stub] = content

@@ -110,6 +110,12 @@ class PoolConfig:
 
 def make_pool(config: PoolConfig, rng: np.random.Generator) -> tuple[torch.Tensor, Transitions]:
     """The training mazes and every transition in them."""
+    mazes = pool_mazes(config, rng)
+    return mazes, transitions(mazes, config.bonus_reward)
+
+
+def pool_mazes(config: PoolConfig, rng: np.random.Generator) -> torch.Tensor:
+    """The training mazes of make_pool, without the transitions (for a look at the data alone)."""
     mazes = [make_training_maze(rng, config.stub_mazes, config.stub_humans, config.blind_cells, config.lure_cells)
              for _ in range(config.mazes)]
     mazes = torch.tensor(np.stack(mazes))
@@ -117,7 +123,12 @@ def make_pool(config: PoolConfig, rng: np.random.Generator) -> tuple[torch.Tenso
     items = (mazes == CROP) | (mazes == HUMAN) | (mazes == BONUS)
     drop = items & (torch.tensor(rng.random(mazes.shape)) < config.drop_items)
     mazes[drop] = torch.where(mazes[drop] == BONUS, WALL, EMPTY)  # a taken bonus caves in
-    return mazes, transitions(mazes, config.bonus_reward)
+    return mazes
+
+
+def cell_fraction(mask: torch.Tensor) -> list[list[float]]:
+    """(N, 7, 7) bool -> a 7x7 list: per cell, the fraction of the N mazes where the mask holds."""
+    return mask.double().mean(dim=0).tolist()
 
 
 def inspect_pool(config: PoolConfig, seed: int) -> dict:
@@ -131,20 +142,16 @@ def inspect_pool(config: PoolConfig, seed: int) -> dict:
     entered = mazes[trans.maze, trans.next_pos[:, 0], trans.next_pos[:, 1]]  # the cell each move ends on
     human_rewards = trans.reward[entered == HUMAN].unique()
     in_stub = stub_mask(mazes) & (mazes == HUMAN)
-
-    def fraction(mask: torch.Tensor) -> list[list[float]]:
-        return mask.double().mean(dim=0).tolist()
-
     return {
         "mazes": len(mazes),
         "transitions": len(trans),
         "human_step_rewards": sorted(human_rewards.tolist()),
         "mazes_with_human_in_stub": int(in_stub.any(dim=2).any(dim=1).sum()),
         "mazes_with_bonus": int((mazes == BONUS).any(dim=2).any(dim=1).sum()),
-        "open_fraction": fraction(mazes != WALL),
-        "human_fraction": fraction(mazes == HUMAN),
-        "crop_fraction": fraction(mazes == CROP),
-        "bonus_fraction": fraction(mazes == BONUS),
+        "open_fraction": cell_fraction(mazes != WALL),
+        "human_fraction": cell_fraction(mazes == HUMAN),
+        "crop_fraction": cell_fraction(mazes == CROP),
+        "bonus_fraction": cell_fraction(mazes == BONUS),
     }
 
 

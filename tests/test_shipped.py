@@ -76,6 +76,20 @@ def test_distances_match_breadth_first_search():
         assert ((dist < dream_verify.UNREACHED).numpy() == env.reachable(maze)).all()
 
 
+def test_distances_match_breadth_first_search_in_open_fields():
+    """Random open cells, with loops and cut-off parts: a search step that wrapped from one row's end to the
+    next row's start, or came in from the border, would show here (maze mazes are trees, and hide less)."""
+    rng = np.random.default_rng(1)
+    mazes = np.where(rng.random((300, 7, 7)) < 0.65, env.EMPTY, env.WALL)
+    mazes[:, env.START[0], env.START[1]] = env.EMPTY
+    mazes[:, env.EXIT_POS[0], env.EXIT_POS[1]] = env.EXIT
+    d = dream_verify.distances(torch.tensor(mazes != env.WALL), env.START)
+    for maze, dist in zip(mazes, d):
+        path = env.shortest_path(maze)
+        assert dist[env.EXIT_POS].item() == (len(path) - 1 if path else dream_verify.UNREACHED)
+        assert ((dist < dream_verify.UNREACHED).numpy() == env.reachable(maze)).all()
+
+
 def test_completed_maze_is_valid_and_leads_past_the_human():
     rng = np.random.default_rng(1)
     bank = dream_verify.maze_bank(rng, 500)
