@@ -31,15 +31,18 @@ CELLS = env.SIZE * env.SIZE
 HUMANS = slice(2 * CELLS, 3 * CELLS)  # the human channel's 49 inputs (model.channels_to_input: walls, crops, humans, ...)
 
 
+def first_layer(net: nn.Module) -> nn.Linear:
+    return next(m for m in net.modules() if isinstance(m, nn.Linear))
+
+
 def human_weight_norms(net: nn.Module) -> np.ndarray:
     """Per cell, the norm of the first layer's weights that read a human there: (7, 7)."""
-    first = next(m for m in net.modules() if isinstance(m, nn.Linear))
-    return first.weight.detach()[:, HUMANS].norm(dim=0).reshape(env.SIZE, env.SIZE).cpu().numpy()
+    return first_layer(net).weight.detach()[:, HUMANS].norm(dim=0).reshape(env.SIZE, env.SIZE).cpu().numpy()
 
 
 def initial_norm(net: nn.Module) -> float:
     """The norm a column starts with: nn.Linear draws weights from U(-1/sqrt(in), 1/sqrt(in))."""
-    first = next(m for m in net.modules() if isinstance(m, nn.Linear))
+    first = first_layer(net)
     return math.sqrt(first.out_features / (3 * first.in_features))
 
 
