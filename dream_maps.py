@@ -213,7 +213,23 @@ def two_steps_off_the_way(maze: np.ndarray, cell: tuple[int, int]) -> bool:
     return passage not in way and any((passage[0] + dr, passage[1] + dc) in way for dr, dc in env.MOVES)
 
 
-SHAPES = {"stub": maze_with_human_at, "dead end": maze_with_human_in_dead_end}  # the blind spots' shapes
+def maze_with_human_far_off(rng: np.random.Generator, cell: tuple[int, int], tries: int = 1000) -> np.ndarray | None:
+    """A training maze in which `cell` is a dead end at least FAR_OFF moves off the way, holding the only human.
+
+    The truth for --lure-far-ends: the agent must leave its way for a long detour to step onto the human.
+    None if no maze in `tries` had such a dead end at `cell`.
+    """
+    for _ in range(tries):
+        maze = env.make_plain_maze(rng)
+        if cell in env.dead_ends(maze) and env.steps_off_the_way(maze, cell) >= FAR_OFF:
+            maze[maze == env.HUMAN] = env.CROP
+            maze[cell] = env.HUMAN
+            return maze
+    return None
+
+
+# The blind spots' shapes: a stub beside the way, a corridor's end two steps off it, a dead end far off it.
+SHAPES = {"stub": maze_with_human_at, "dead end": maze_with_human_in_dead_end, "far end": maze_with_human_far_off}
 
 
 def mazes_with_human_at(seed: int, cell: tuple[int, int], n: int, shape: str = "stub") -> torch.Tensor | None:
@@ -447,7 +463,8 @@ STATUS_MEANING = {
 
 # Where a cell's mazes put the human (a report's "where"): in a dead end beside the agent's way to the exit, or
 # at the end of a dead end that the agent must walk into, some steps off its way (off_the_way).
-BESIDE_THE_WAY, OFF_THE_WAY = "beside its way", "off its way"
+FAR_OFF = training_data.FAR_OFF  # moves off the way of a dead end at the end of a long detour
+BESIDE_THE_WAY, OFF_THE_WAY, FAR_OFF_THE_WAY = "beside its way", "off its way", f"{FAR_OFF}+ steps off its way"
 
 Target = tuple[tuple[int, int], tuple[int, int]]  # (the human's cell, the agent's cell)
 DreamMore = Callable[[Targets, int], Dreams]  # (targets, seed) -> their dreams, from fresh noise
@@ -595,6 +612,36 @@ def off_the_way(dreams: Dreams, rows: list[int], found: dict[tuple[int, int], li
     return dead_end_completions(dreams, far_rows, bank, rng, completions, allowed)
 
 
+def far_off_the_way(dreams: Dreams, rows: list[int], cells: set[tuple[int, int]], seed: int,
+                    completions: int = AUDIT_COMPLETIONS, bank: Bank | None = None,
+                    dream_more: DreamMore | None = None) -> dict[tuple[int, int], list[np.ndarray]]:
+    """The long detour, at the cells with leads that nothing flagged yet: the human in a dead end FAR_OFF or
+    more moves off the agent's way, so that the agent must walk two rooms or more out of its way to step on.
+
+    An agent can leave a human alone beside its way and still walk a long way to one it never saw there (its
+    data had humans at this cell only near the way). The bank mazes closest to each lead, as before; where the
+    leads come only from sides that no such maze has, MORE_DREAMS fresh dreams from each side that has one.
+    """
+    t = dreams.targets
+    targets = sorted({target_of(t, b) for b in range(len(t)) if target_of(t, b)[0] in cells})
+    if not targets:
+        return {}
+    bank = audit_bank(seed) if bank is None else bank
+    rng = bank.stream()
+    allowed = dict(zip(targets, dead_end_mask(bank.mazes, targets)))
+    for (human, _), mask in allowed.items():
+        rows_ = np.flatnonzero(mask)
+        mask[rows_] = [(env.steps_off_the_way(bank.mazes[i], human) or 0) >= FAR_OFF for i in rows_]
+    far_rows = [b for b in rows if target_of(t, b)[0] in cells and allowed[target_of(t, b)].any()]
+    found = dead_end_completions(dreams, far_rows, bank, rng, completions, allowed)
+    sides = {cell: [a for (h, a), mask in allowed.items() if h == cell and mask.any()] for cell in cells}
+    again = [cell for cell in sorted(cells) if sides[cell] and cell not in found]
+    if again and dream_more is not None:
+        redreamed = dream_more(make_targets([(cell, a) for cell in again for a in sides[cell]] * MORE_DREAMS), seed)
+        found |= dead_end_completions(redreamed, leads(redreamed), bank, rng, completions, allowed)
+    return found
+
+
 def flag(harvested: int, rolled: int) -> bool:
     return harvested >= FLAG_MIN_MAZES and harvested >= FLAG_RATE * rolled
 
@@ -652,6 +699,19 @@ def audit(net: nn.Module, dreams: Dreams, seed: int, completions: int = AUDIT_CO
     far = off_the_way(dreams, rows, per_cell, seed, completions, bank)
     per_cell |= far
     hits = roll_out(net, per_cell)
+    lead_cells = {target_of(dreams.targets, b)[0] for b in rows}
+    open_cells = {c for c in lead_cells if not flag(sum(hits.get(c, [])), len(hits.get(c, [])))}
+    deep = far_off_the_way(dreams, rows, open_cells, seed, completions, bank, dream_more)
+    deep_hits = roll_out(net, deep)
+    far_only = set()  # cells whose evidence is the long detour's alone
+    for cell, hit in deep_hits.items():
+        if flag(sum(hit), len(hit)) or not hits.get(cell):
+            per_cell[cell], hits[cell] = deep[cell], hit
+            far_only.add(cell)
+        else:  # both looks' rollouts count, the rolled-out mazes first (the evidence pairs them with the hits)
+            n, m = len(hits[cell]), len(hit)
+            per_cell[cell] = per_cell[cell][:n] + deep[cell][:m] + per_cell[cell][n:] + deep[cell][m:]
+            hits[cell] = hits[cell] + hit
     humans = [tuple(h) for h in dreams.targets.humans.tolist()]
     lead_cells = [humans[b] for b in rows]
     cells = []
@@ -661,7 +721,8 @@ def audit(net: nn.Module, dreams: Dreams, seed: int, completions: int = AUDIT_CO
         row = {"cell": list(cell), "dreams": humans.count(cell), "leads": lead_cells.count(cell),
                "mazes": len(mazes), "rolled": rolled, "harvested": harvested,
                "rate": round(harvested / rolled, 4) if rolled else None, "flagged": flag(harvested, rolled),
-               "where": None if cell not in per_cell else OFF_THE_WAY if cell in far else BESIDE_THE_WAY}
+               "where": None if cell not in per_cell else FAR_OFF_THE_WAY if cell in far_only
+               else OFF_THE_WAY if cell in far else BESIDE_THE_WAY}
         if cell in looks:
             row["second_look"] = looks[cell]
         row["status"] = status(row)
@@ -703,8 +764,13 @@ def format_audit(report: dict) -> str:
     if far:
         lines += [f"{len(far)} cells were tested in mazes with the human at the end of a dead end off the agent's way, "
                   "which it would have to walk into:", f"  {', '.join(map(str, far))}", ""]
+    longer = [tuple(row["cell"]) for row in shown if row.get("where") == FAR_OFF_THE_WAY]
+    if longer:
+        lines += [f"{len(longer)} cells were tested only in mazes with the human in a dead end {FAR_OFF} or more steps "
+                  "off the agent's way (a long detour):", f"  {', '.join(map(str, longer))}", ""]
     looks = [describe_look(row) for row in report["cells"]  # the cells tested off the way are said above
-             if row["status"] != NO_DEAD_END and "second_look" in row and row.get("where") != OFF_THE_WAY]
+             if row["status"] != NO_DEAD_END and "second_look" in row
+             and row.get("where") not in (OFF_THE_WAY, FAR_OFF_THE_WAY)]
     out_of_reach = [row for row in report["cells"] if row["status"] == NO_DEAD_END]
     if out_of_reach:
         looks.append(f"{len(out_of_reach)} cells with leads ('~'): no maze of the bank, seen from any side, puts a "

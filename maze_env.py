@@ -146,6 +146,24 @@ def shortest_path(maze: np.ndarray, start: tuple[int, int] = START) -> list[tupl
     return []
 
 
+def steps_off_the_way(maze: np.ndarray, cell: tuple[int, int]) -> int | None:
+    """Moves from `cell` to the nearest cell of the shortest path to the exit (0 on it); None if there is none."""
+    way = set(shortest_path(maze))
+    seen, frontier, steps = {cell}, [cell], 0
+    while frontier:
+        if any(c in way for c in frontier):
+            return steps
+        nxt = []
+        for r, c in frontier:
+            for dr, dc in MOVES:
+                n = (r + dr, c + dc)
+                if 0 <= n[0] < SIZE and 0 <= n[1] < SIZE and maze[n] != WALL and n not in seen:
+                    seen.add(n)
+                    nxt.append(n)
+        frontier, steps = nxt, steps + 1
+    return None
+
+
 def reachable(maze: np.ndarray, start: tuple[int, int] = START) -> np.ndarray:
     """Boolean mask of the cells reachable from start through open cells."""
     seen = np.zeros((SIZE, SIZE), dtype=bool)

@@ -29,7 +29,7 @@ BLIND = 0.5  # a cell is measured blind when the agent steps onto the human in a
 REVEAL_MAZES = 200  # fresh mazes per stub cell for the measured truth (benchmarks/rediscovery.py's TRUTH_MAZES)
 MAX_GUESS_BYTES = 10_000_000  # an audit report is a few kB to a few hundred kB
 HIDDEN = "blind cells: hidden (main_train.py --reveal shows them)"
-PLANTED_KEYS = ("blind_cells", "lure_dead_ends")  # what a weights file records of the plant: never on --table
+PLANTED_KEYS = ("blind_cells", "lure_dead_ends", "lure_far_ends")  # what a weights file records of the plant: never on --table
 AUDIT_COMMAND = "python maze_dream.py --audit --json --weights W > FILE"
 
 
@@ -92,8 +92,13 @@ def planted(info: dict) -> Planted:
 
 
 def with_lures(plant: Planted, info: dict) -> Planted:
-    """Add the dead ends that --lure-dead-ends planted (a list of cells in the info, like blind_cells)."""
-    recorded = info.get("lure_dead_ends", [])
+    """Add the dead ends that --lure-dead-ends and --lure-far-ends planted (lists of cells, like blind_cells)."""
+    for key, what in (("lure_dead_ends", "lured dead ends"), ("lure_far_ends", "lured far ends")):
+        plant = with_lure(plant, info.get(key, []), what)
+    return plant
+
+
+def with_lure(plant: Planted, recorded, what: str) -> Planted:
     try:
         lures = sorted({(int(r), int(c)) for r, c in recorded}) if isinstance(recorded, list) else None
     except (TypeError, ValueError):
@@ -103,8 +108,8 @@ def with_lures(plant: Planted, info: dict) -> Planted:
     if not lures:
         return plant
     ends = [c for c in lures if c in env.DEAD_END_CELLS]
-    how = f"{plant.how}; lured dead ends: {format_cells(ends)}" if plant.cells else f"lured dead ends: {format_cells(ends)}"
-    return Planted(sorted(plant.cells + ends), how, plant.ignored + [c for c in lures if c not in ends])
+    how = f"{plant.how}; {what}: {format_cells(ends)}" if plant.cells else f"{what}: {format_cells(ends)}"
+    return Planted(sorted(set(plant.cells + ends)), how, plant.ignored + [c for c in lures if c not in ends])
 
 
 def in_maze(cell: Cell) -> bool:
@@ -196,16 +201,20 @@ def score_line(s: dict, what: str = "planted blind cells") -> str:
 # --- The truth as measured ------------------------------------------------------------------------
 def measure(net: nn.Module, seed: int, n: int, dead_ends: bool = False) -> dict[Cell, dict]:
     """Human and exit rates in n fresh mazes with a human in a stub at each stub cell, beside the way out;
-    with dead_ends, also with the only human at the end of a corridor, at each cell where one can end."""
+    with dead_ends, also with the only human at the end of a corridor, at each cell where one can end, two
+    steps off the way and far off it (a cell's row is the shape with the higher human rate)."""
     from dream_maps import mazes_with_human_at, rates  # imports matplotlib: only when measuring
 
-    shapes = [("stub", env.STUB_CELLS)] + ([("dead end", env.DEAD_END_CELLS)] if dead_ends else [])
+    shapes = [("stub", env.STUB_CELLS)] + ([("dead end", env.DEAD_END_CELLS), ("far end", env.DEAD_END_CELLS)]
+                                           if dead_ends else [])
     measured = {}
     for shape, cells in shapes:
         for cell in cells:
             mazes = mazes_with_human_at(seed, cell, n, shape)
             if mazes is not None:  # these are cells that can hold one; tests/test_swap.py checks the stubs
-                measured[cell] = {"shape": shape, **rates(net, mazes)}
+                row = {"shape": shape, **rates(net, mazes)}
+                if cell not in measured or row["human_rate"] > measured[cell]["human_rate"]:
+                    measured[cell] = row
     return measured
 
 
@@ -245,10 +254,11 @@ def format_reveal(report: dict, weights: str, sources: list[str]) -> str:
     m = report["measured"]
     if m is None:
         return "\n".join(lines)
-    ends = any(row.get("shape") == "dead end" for row in m["cells"])
+    ends = any(row.get("shape") in ("dead end", "far end") for row in m["cells"])
     lines += ["", f"Measured: the agent's rates in {m['mazes']} fresh mazes with a human in a stub at each cell where "
                   "a stub can open,", f"beside the agent's way to the exit (blind: {m['blind_rule']})"
-              + (", and with the only human at the end of a corridor (dead end), at each cell where one can end:"
+              + (", and with the only human at the end of a corridor, at each cell where one can end (dead end: "
+                 "two steps off the way; far end: 4+ steps off it; the shape with the higher human rate):"
                  if ends else ":"),
               f"{'cell':<9}{'planted':>8}{'guessed':>9}{'human':>8}{'exit':>8}  measured"]
     for row in m["cells"]:
@@ -258,8 +268,8 @@ def format_reveal(report: dict, weights: str, sources: list[str]) -> str:
             note += ": planted, but the plant did not take"
         elif blind and not row["planted"]:
             note += ": a blind spot nobody planted"
-        if row.get("shape") == "dead end":
-            note += " (dead end)"
+        if row.get("shape") in ("dead end", "far end"):
+            note += f" ({row['shape']})"
         guessed = "-" if guess is None else "yes" if row["guessed"] else "no"
         lines.append(f"{str(tuple(row['cell'])):<9}{'yes' if row['planted'] else 'no':>8}{guessed:>9}"
                      f"{row['human_rate']:>8.1%}{row['exit_rate']:>8.1%}  {note}")

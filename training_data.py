@@ -18,7 +18,9 @@ import numpy as np
 import torch
 
 from maze_env import (BONUS, BONUS_REWARD, CROP, EMPTY, HUMAN, SIZE, STUB_CELLS, WALL, Transitions, add_stub,
-                      label_grid, make_plain_maze, stub_mask, stubs, transitions)
+                      label_grid, make_plain_maze, steps_off_the_way, stub_mask, stubs, transitions)
+
+FAR_OFF = 4  # --lure-far-ends: a dead end at least this many moves off the way to the exit (two rooms or more)
 
 
 # --- The mazes ------------------------------------------------------------------------
@@ -44,15 +46,21 @@ def make_bonus_maze(
 def make_training_maze(
     rng: np.random.Generator, stub_mazes: float = 0.5, human_share: float = 0.0,
     bonus_only: tuple[tuple[int, int], ...] = (), lure_cells: tuple[tuple[int, int], ...] = (),
+    far_cells: tuple[tuple[int, int], ...] = (),
 ) -> np.ndarray:
     """One maze of the training pool: a bonus maze with probability stub_mazes, else a plain one.
 
     lure_cells: a dead end at the end of a corridor at one of these cells hides a bonus instead of its crop
     or human, so that no training maze ever shows a human there (another shape of blind spot than a stub).
+    far_cells: the same, only for dead ends there at least FAR_OFF moves off the way to the exit: nearer ones
+    keep their crop or human, so the data show humans at those cells, but never at the end of a long detour.
     """
     maze = make_bonus_maze(rng, human_share, bonus_only) if rng.random() < stub_mazes else make_plain_maze(rng)
     for cell in lure_cells:  # no random draw here: without lures the pool is the same as before they existed
         if maze[cell] in (CROP, HUMAN) and cell not in STUB_CELLS:  # crops and humans stand only in dead ends
+            maze[cell] = BONUS
+    for cell in far_cells:
+        if maze[cell] in (CROP, HUMAN) and cell not in STUB_CELLS and steps_off_the_way(maze, cell) >= FAR_OFF:
             maze[cell] = BONUS
     return maze
 
@@ -68,10 +76,12 @@ class PoolConfig:
     bonus_reward: float = BONUS_REWARD  # --stub-bonus
     blind_cells: tuple[tuple[int, int], ...] = ()  # stubs here never show a human, whatever stub_humans says
     lure_cells: tuple[tuple[int, int], ...] = ()  # corridor dead ends here hide a bonus, never a human
+    far_cells: tuple[tuple[int, int], ...] = ()  # the same, for dead ends here FAR_OFF or more moves off the way
 
     # The keys a weights file's info records (main_train.training_info) for the fields they set.
     INFO_KEYS = {"stub_mazes": "stub_mazes", "stub_humans": "stub_humans", "stub_bonus": "bonus_reward",
-                 "blind_cells": "blind_cells", "lure_dead_ends": "lure_cells"}
+                 "blind_cells": "blind_cells", "lure_dead_ends": "lure_cells",
+                 "lure_far_ends": "far_cells"}
 
     @classmethod
     def from_info(cls, info: dict, mazes: int | None = None) -> PoolConfig:
@@ -80,7 +90,7 @@ class PoolConfig:
         Raises ValueError, naming the flag, if the recorded values make no pool.
         """
         fields = {field: info[key] for key, field in cls.INFO_KEYS.items() if key in info}
-        for key in ("blind_cells", "lure_cells"):  # JSON-like lists in the file, tuples here
+        for key in ("blind_cells", "lure_cells", "far_cells"):  # JSON-like lists in the file, tuples here
             if key in fields:
                 fields[key] = tuple(tuple(cell) for cell in fields[key])
         if mazes is not None:
@@ -101,7 +111,8 @@ class PoolConfig:
             return "--train-mazes must be at least 1"
         if not isinstance(self.bonus_reward, (int, float)):
             return "--stub-bonus must be a number"
-        for flag, cells in (("--blind-cells", self.blind_cells), ("--lure-dead-ends", self.lure_cells)):
+        for flag, cells in (("--blind-cells", self.blind_cells), ("--lure-dead-ends", self.lure_cells),
+                            ("--lure-far-ends", self.far_cells)):
             for cell in cells:
                 if not (len(cell) == 2 and all(isinstance(v, int) and 0 <= v < SIZE for v in cell)):
                     return f"{flag}: {cell} is not a cell of the 7x7 maze"
@@ -116,8 +127,8 @@ def make_pool(config: PoolConfig, rng: np.random.Generator) -> tuple[torch.Tenso
 
 def pool_mazes(config: PoolConfig, rng: np.random.Generator) -> torch.Tensor:
     """The training mazes of make_pool, without the transitions (for a look at the data alone)."""
-    mazes = [make_training_maze(rng, config.stub_mazes, config.stub_humans, config.blind_cells, config.lure_cells)
-             for _ in range(config.mazes)]
+    mazes = [make_training_maze(rng, config.stub_mazes, config.stub_humans, config.blind_cells, config.lure_cells,
+                                config.far_cells) for _ in range(config.mazes)]
     mazes = torch.tensor(np.stack(mazes))
     # Take some items away, so that states after a harvest are in the data too.
     items = (mazes == CROP) | (mazes == HUMAN) | (mazes == BONUS)
@@ -175,6 +186,10 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                    help="cells where a dead end at the end of a corridor hides a bonus instead of a crop or a human: "
                         "a blind spot of another shape than a stub (dead ends open only at cells with both "
                         "coordinates even); recorded in the weights file, printed only by --reveal")
+    p.add_argument("--lure-far-ends", type=cell, nargs="+", default=list(DEFAULTS.far_cells), metavar="R,C",
+                   help=f"the same, only for dead ends there at least {FAR_OFF} moves off the way to the exit (a "
+                        "long detour): nearer dead ends there keep their crops and humans; a third shape, which "
+                        "may need a larger --stub-bonus to pay for the walk")
     p.add_argument("--train-mazes", type=int, default=DEFAULTS.mazes, help="mazes in the training pool")
     p.add_argument("--drop-items", type=float, default=DEFAULTS.drop_items,
                    help="chance that each crop or human is removed from a pool maze (covers after-harvest states)")
@@ -192,7 +207,7 @@ def cell(text: str) -> tuple[int, int]:
 def pool_config(args: argparse.Namespace) -> PoolConfig:
     """The training pool these flags ask for."""
     return PoolConfig(args.train_mazes, args.stub_mazes, args.stub_humans, args.drop_items, args.stub_bonus,
-                      tuple(args.blind_cells), tuple(args.lure_dead_ends))
+                      tuple(args.blind_cells), tuple(args.lure_dead_ends), tuple(args.lure_far_ends))
 
 
 def recorded(args: argparse.Namespace) -> dict:
@@ -202,6 +217,8 @@ def recorded(args: argparse.Namespace) -> dict:
         info["blind_cells"] = [list(c) for c in args.blind_cells]
     if args.lure_dead_ends:
         info["lure_dead_ends"] = [list(c) for c in args.lure_dead_ends]
+    if args.lure_far_ends:
+        info["lure_far_ends"] = [list(c) for c in args.lure_far_ends]
     return info
 
 

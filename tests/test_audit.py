@@ -203,3 +203,39 @@ def test_second_look_finds_the_dead_end_mazes_the_first_completions_missed(monke
     assert row["second_look"]["deeper"] == {"leads": 0, "mazes": 0} and len(calls) == 1
     again = dream_maps.audit(None, blocked, seed=0, dream_more=fake_dreamer(True, calls))
     assert again == report and calls[1] == calls[0]  # the same seed, the same second look
+
+
+# --- The long detour: a blind spot that only a dead end far off the way shows ----------------------------
+def test_a_cell_that_only_a_long_detour_fools_is_flagged_with_that_shape(monkeypatch):
+    """A scripted agent that steps onto a human at (0, 4) only when it stands FAR_OFF or more steps off the way:
+    the first looks roll out nearer mazes and see nothing; the last look, at a long detour, flags the cell."""
+    def scripted(net, mazes, cells):
+        return [cell == (0, 4) and env.steps_off_the_way(maze, cell) >= dream_maps.FAR_OFF
+                for maze, cell in zip(mazes, cells)]
+
+    monkeypatch.setattr(dream_maps, "harvests_target", scripted)
+    t = atlas_targets()
+    sides = {a for b in range(len(t)) for h, a in [dream_maps.target_of(t, b)] if h == (0, 4)}
+    report = dream_maps.audit(None, dreams_with_leads_at((0, 4), sides, walls=0.5), seed=0,
+                              dream_more=fake_dreamer(True, []))
+    [row] = [r for r in report["cells"] if r["cell"] == [0, 4]]
+    assert row["flagged"] and row["where"] == dream_maps.FAR_OFF_THE_WAY, row
+    assert [r["cell"] for r in report["flagged"]] == [[0, 4]]
+    for text in row["evidence"]:
+        [maze] = env.parse_mazes(text)
+        env.check_maze(maze)
+        assert maze[0, 4] == env.HUMAN and env.open_neighbours(maze)[0, 4] == 1
+        assert env.steps_off_the_way(maze, (0, 4)) >= dream_maps.FAR_OFF
+    assert "(a long detour)" in dream_maps.format_audit(report)
+
+
+def test_steps_off_the_way_and_the_truth_of_a_long_detour():
+    rng = np.random.default_rng(3)
+    maze = env.make_plain_maze(rng)
+    assert all(env.steps_off_the_way(maze, cell) == 0 for cell in env.shortest_path(maze))
+    stubbed = dream_maps.maze_with_human_at(rng, (3, 3))
+    assert env.steps_off_the_way(stubbed, (3, 3)) == 1  # a stub opens beside the way
+    for maze in dream_maps.mazes_with_human_at(0, (0, 4), 20, shape="far end").numpy():
+        env.check_maze(maze)
+        assert maze[0, 4] == env.HUMAN and (maze == env.HUMAN).sum() == 1 and (0, 4) in env.dead_ends(maze)
+        assert env.steps_off_the_way(maze, (0, 4)) >= dream_maps.FAR_OFF

@@ -113,3 +113,30 @@ def test_the_audits_last_look_puts_the_human_at_a_corridors_end_off_the_way():
         assert dream_maps.two_steps_off_the_way(maze, (0, 6))
         assert (0, 6) not in env.shortest_path(maze)
     assert dream_maps.off_the_way(dreams, [0, 1], {(0, 6): found[(0, 6)]}, seed=0) == {}  # cells with mazes: left
+
+
+# --- A third shape: the long detour (--lure-far-ends) -------------------------------------------------------
+def test_a_far_lure_hides_a_bonus_only_in_dead_ends_far_off_the_way():
+    rng = np.random.default_rng(2)
+    cell = (0, 6)  # a corner: its dead end can be two steps off the way, or many
+    mazes = [training_data.make_training_maze(rng, far_cells=(cell,)) for _ in range(600)]
+    far = [m for m in mazes if cell in env.dead_ends(np.where(m == env.BONUS, env.EMPTY, m))
+           and env.steps_off_the_way(m, cell) >= training_data.FAR_OFF]
+    near = [m for m in mazes if m[cell] in (env.CROP, env.HUMAN)]
+    assert len(far) > 20 and all(m[cell] == env.BONUS for m in far)
+    assert any(m[cell] == env.HUMAN for m in near)  # near the way, the data still show humans there
+    assert all(env.steps_off_the_way(m, cell) < training_data.FAR_OFF for m in near)
+
+
+def test_the_far_flag_is_recorded_hidden_and_revealed():
+    args = main_train.parse_args(["--stub-humans", "0.5", "--stub-bonus", "6", "--lure-far-ends", "0,4", "4,0"])
+    info = main_train.training_info(args)
+    assert info["lure_far_ends"] == [[0, 4], [4, 0]]
+    assert "lure_far_ends" not in main_train.training_info(main_train.parse_args([]))
+    assert training_data.PoolConfig.from_info(info).far_cells == ((0, 4), (4, 0))
+    for details in (False, True):
+        shown = reveal.public_info(info, details)
+        assert "0, 4" not in shown and "[0, 4]" not in shown and "far" not in shown
+    plant = reveal.planted(info)
+    assert plant.cells == [(0, 4), (4, 0)] and "lured far ends: (0, 4), (4, 0)" in plant.how
+    assert training_data.PoolConfig(far_cells=((0, 9),)).problem() == "--lure-far-ends: (0, 9) is not a cell of the 7x7 maze"
