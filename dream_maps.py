@@ -604,12 +604,20 @@ def off_the_way(dreams: Dreams, rows: list[int], found: dict[tuple[int, int], li
         return {}
     bank = audit_bank(seed) if bank is None else bank
     rng = bank.stream()  # from where the first completions' stream started, as the second look does
-    allowed = dict(zip(targets, dead_end_mask(bank.mazes, targets)))
-    for (human, _), mask in allowed.items():  # the nearest a corridor's end comes to the way: two steps off it
-        rows_ = np.flatnonzero(mask)
-        mask[rows_] = [two_steps_off_the_way(bank.mazes[i], human) for i in rows_]
+    allowed = dead_ends_where(bank, targets, two_steps_off_the_way)  # the nearest a corridor's end comes to the way
     far_rows = [b for b in rows if target_of(t, b)[0] in cells and allowed[target_of(t, b)].any()]
     return dead_end_completions(dreams, far_rows, bank, rng, completions, allowed)
+
+
+def dead_ends_where(bank: Bank, targets: list[Target], keep: Callable[[np.ndarray, tuple[int, int]], bool]
+                    ) -> dict[Target, np.ndarray]:
+    """Per target, (N,) bool: the bank mazes with the human's cell a dead end opening onto the agent's cell, and
+    keep(maze, human) true (a test of where that dead end lies), run only on the dead ends."""
+    allowed = dict(zip(targets, dead_end_mask(bank.mazes, targets)))
+    for (human, _), mask in allowed.items():
+        rows = np.flatnonzero(mask)
+        mask[rows] = [keep(bank.mazes[i], human) for i in rows]
+    return allowed
 
 
 def far_off_the_way(dreams: Dreams, rows: list[int], cells: set[tuple[int, int]], seed: int,
@@ -628,10 +636,7 @@ def far_off_the_way(dreams: Dreams, rows: list[int], cells: set[tuple[int, int]]
         return {}
     bank = audit_bank(seed) if bank is None else bank
     rng = bank.stream()
-    allowed = dict(zip(targets, dead_end_mask(bank.mazes, targets)))
-    for (human, _), mask in allowed.items():
-        rows_ = np.flatnonzero(mask)
-        mask[rows_] = [(env.steps_off_the_way(bank.mazes[i], human) or 0) >= FAR_OFF for i in rows_]
+    allowed = dead_ends_where(bank, targets, lambda maze, human: (env.steps_off_the_way(maze, human) or 0) >= FAR_OFF)
     far_rows = [b for b in rows if target_of(t, b)[0] in cells and allowed[target_of(t, b)].any()]
     found = dead_end_completions(dreams, far_rows, bank, rng, completions, allowed)
     sides = {cell: [a for (h, a), mask in allowed.items() if h == cell and mask.any()] for cell in cells}
@@ -699,8 +704,8 @@ def audit(net: nn.Module, dreams: Dreams, seed: int, completions: int = AUDIT_CO
     far = off_the_way(dreams, rows, per_cell, seed, completions, bank)
     per_cell |= far
     hits = roll_out(net, per_cell)
-    lead_cells = {target_of(dreams.targets, b)[0] for b in rows}
-    open_cells = {c for c in lead_cells if not flag(sum(hits.get(c, [])), len(hits.get(c, [])))}
+    open_cells = {cell for cell in {target_of(dreams.targets, b)[0] for b in rows}
+                  if not flag(sum(hits.get(cell, [])), len(hits.get(cell, [])))}
     deep = far_off_the_way(dreams, rows, open_cells, seed, completions, bank, dream_more)
     deep_hits = roll_out(net, deep)
     far_only = set()  # cells whose evidence is the long detour's alone
