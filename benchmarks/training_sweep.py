@@ -34,6 +34,11 @@ ROWS = {
     "old-mix-target-25": ["--stub-mazes", "0.75", "--target-every", "25"],  # only the new loss and batch
     "target-25": ["--target-every", "25"],
     "steps-16k": ["--steps", "16000"],
+    "steps-20k": ["--steps", "20000"],
+    "steps-18k-lr-4e-3": ["--steps", "18000", "--lr", "4e-3"],
+    "hidden-192": ["--hidden", "192"],
+    "hidden-192-steps-20k": ["--hidden", "192", "--steps", "20000"],
+    "batch-48": ["--batch-size", "48"],
 }
 # Patterns of the table's family labels ("bonus stubs" is the old label, for --repo of an older checkout).
 FAMILIES = ("training, no stubs", "training, (?:with|bonus) stubs", "human in stub, beside path",
