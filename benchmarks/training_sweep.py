@@ -1,6 +1,6 @@
 """What buys the default agent in less time: main_train.py runs, one row each, timed as a user would time them.
 
-    python -m benchmarks.training_sweep                      # every row below, about 8 minutes on 2 cores
+    python -m benchmarks.training_sweep                      # every row below, 13 rows, about 13 minutes on 2 cores
     python -m benchmarks.training_sweep --rows default seed1 # some rows
     python -m benchmarks.training_sweep --repo OLD --rows default   # the defaults of another checkout (git worktree)
 
