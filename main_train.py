@@ -28,9 +28,10 @@ import torch
 import maze_env as env
 import reveal
 import training_data
+from dream_verify import UNREACHED, distances
 from evaluation import (BONUS_MAZES, EXAMPLES, eval_families, evaluate, family_table, format_table,
                         play_examples, read_examples)
-from model import (ROOT, SHIPPED_WEIGHTS, TrainingDiverged, WeightsError, check_finite, load_agent,
+from model import (N_ACTIONS, ROOT, SHIPPED_WEIGHTS, TrainingDiverged, WeightsError, check_finite, load_agent,
                    make_q_network, save_agent, td_loss)
 from model import to_input  # noqa: F401 -- the lecture's `main_train.to_input`, defined in model.py
 
@@ -45,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=24000, help="gradient steps")
     p.add_argument("--batch-size", type=int, default=64,
                    help="states per gradient step; each trains its four moves")
+    p.add_argument("--far-weight", type=float, default=0.0,
+                   help="draw each state with weight (1 + its moves to the exit) ** this; 0: uniformly "
+                        "(0.5 with --steps 18000: the same bars in three quarters of the steps, benchmarks/README.md)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak AdamW learning rate")
     p.add_argument("--warmup", type=int, default=200, help="steps of linear learning-rate warm-up")
     p.add_argument("--final-lr-frac", type=float, default=0.02, help="cosine decay ends at this fraction of --lr")
@@ -88,6 +92,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("steps", "batch_size", "hidden", "layers", "eval_every", "eval_mazes", "target_every"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 <= args.far_weight <= 4:
+        p.error("--far-weight must be between 0 and 4")
     if not args.reveal and (args.guess is not None or args.reveal_mazes is not None):
         p.error("--guess and --reveal-mazes go with --reveal")
     if args.reveal_mazes is None:
@@ -119,6 +125,17 @@ def adamw(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
         return torch.optim.AdamW(params, lr=lr)
 
 
+def far_weights(mazes: torch.Tensor, trans: env.Transitions, power: float) -> torch.Tensor:
+    """(states,) how often to draw each state of the pool: (1 + its moves to the exit) ** power.
+
+    Far from the exit, the Q-values of neighbouring cells differ least and rest on the longest chains of
+    targets: that is where a half-trained agent walks back and forth (benchmarks/README.md, "Training sweep").
+    """
+    first = slice(None, None, N_ACTIONS)  # state k's four moves are rows 4k..4k+3
+    moves = distances(mazes != env.WALL, env.EXIT_POS)[trans.maze[first], trans.pos[first, 0], trans.pos[first, 1]]
+    return torch.where(moves < UNREACHED, (1.0 + moves.double()) ** power, 0.0)
+
+
 def train(args: argparse.Namespace, log=print) -> tuple[torch.nn.Sequential, dict]:
     """DQN on exhaustive transitions: all four moves of a batch of states per step, with a target network."""
     from tqdm import tqdm
@@ -130,6 +147,10 @@ def train(args: argparse.Namespace, log=print) -> tuple[torch.nn.Sequential, dic
 
     mazes, trans = training_data.make_pool(training_data.pool_config(args), rng)
     log(f"training pool: {len(mazes)} mazes, {len(trans)} transitions")
+    # With --far-weight, states are drawn through the running sum of their weights: next to nothing per
+    # step, where torch.multinomial over every state would cost half a step.
+    cumulative = torch.cumsum(far_weights(mazes, trans, args.far_weight), dim=0)
+    cumulative = (cumulative / cumulative[-1]).to(device)
     mazes = mazes.to(device)
     trans = env.Transitions(*(t.to(device) for t in vars(trans).values()))
     curve_mazes = {k: v[:300] for k, v in eval_families(args.seed + 1, 300).items()}
@@ -144,7 +165,11 @@ def train(args: argparse.Namespace, log=print) -> tuple[torch.nn.Sequential, dic
 
     bar = tqdm(range(args.steps), desc="training", unit="step", file=sys.stderr, mininterval=0.5)
     for step in bar:
-        states = torch.randint(len(trans) // 4, (args.batch_size,), device=device, generator=sampler)
+        if args.far_weight:  # state k with probability weight k / sum of weights
+            u = torch.rand(args.batch_size, device=device, generator=sampler, dtype=torch.float64)
+            states = torch.searchsorted(cumulative, u)
+        else:
+            states = torch.randint(len(trans) // 4, (args.batch_size,), device=device, generator=sampler)
         loss = td_loss(net, target_net, mazes, trans, states, args.gamma)
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"the loss became {loss.item()} at step {step}; try a lower --lr")

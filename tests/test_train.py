@@ -173,6 +173,46 @@ def test_short_training_learns(tmp_path, one_thread):
     assert curve["eval_step"] == [300, 600] and len(curve["loss"]) == 12
 
 
+def moves_to_exit(mazes, trans):
+    """Per pool state (rows 4k), its moves to the exit by breadth-first search (maze_env.shortest_path)."""
+    first = range(0, len(trans), 4)
+    return np.array([len(env.shortest_path(mazes[trans.maze[i]].numpy(), tuple(trans.pos[i].tolist()))) - 1
+                     for i in first])
+
+
+def test_far_weights_are_one_plus_the_moves_to_the_exit_to_the_power():
+    mazes = evaluation.eval_families(4, 20)[evaluation.PLAIN_MAZES]
+    trans = env.transitions(mazes)
+    moves = moves_to_exit(mazes, trans)
+    for power in (0.0, 0.5, 2.0):
+        got = main_train.far_weights(mazes, trans, power).numpy()
+        assert np.allclose(got, (1.0 + moves) ** power), power
+
+
+def test_far_weight_draws_far_states_more_often(tmp_path, one_thread, monkeypatch):
+    """The states train() draws follow the weights: their mean moves to the exit is the weighted mean."""
+    drawn = []
+
+    def recording_loss(net, target_net, mazes, trans, states, gamma):
+        drawn.append(states.clone())
+        return td_loss(net, target_net, mazes, trans, states, gamma)
+
+    monkeypatch.setattr(main_train, "td_loss", recording_loss)
+    means = {}
+    for power in (0.0, 1.0):
+        drawn.clear()
+        args = main_train.parse_args(["--steps", "150", "--train-mazes", "200", "--hidden", "16", "--eval-every",
+                                      "150", "--far-weight", str(power), "--save", str(tmp_path / "a.pt")])
+        main_train.train(args, log=lambda *a: None)
+        mazes, trans = training_data.make_pool(training_data.pool_config(args), np.random.default_rng(args.seed))
+        moves = moves_to_exit(mazes, trans)
+        weight = (1.0 + moves) ** power
+        expected = (weight * moves).sum() / weight.sum()
+        means[power] = moves[torch.cat(drawn).numpy()].mean()
+        assert abs(means[power] - expected) < 0.3, (power, means[power], expected)
+    assert means[1.0] > means[0.0] + 1, means
+
+
 def run_cli(*args):
     return run_script("main_train.py", *args, timeout=120)
 
