@@ -1,7 +1,7 @@
 """Benchmarks: how fast the workshop's code runs, measured side by side in one run.
 
     python -m benchmarks            # every section, under 10 minutes on 2 cores
-    python -m benchmarks --quick    # a 1-minute version (the test suite runs it)
+    python -m benchmarks --quick    # tiny sizes, under a minute (the test suite runs it)
     python -m benchmarks --help
 
 One module per question: transitions, throughput, time_to_agent, dreaming,

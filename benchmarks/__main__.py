@@ -30,7 +30,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
-                   help="a ~1-minute version with tiny sizes, to check that everything runs (figures indicative only)")
+                   help="tiny sizes, under a minute: checks that everything runs (figures indicative only)")
     p.add_argument("--seed", type=int, default=0, help="seed for mazes, training and dreams")
     p.add_argument("--only", nargs="+", choices=SECTIONS, metavar="SECTION",
                    help=f"run only these sections: {', '.join(SECTIONS)}")
