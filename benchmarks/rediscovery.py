@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -57,6 +58,7 @@ import maze_dream
 import maze_env as env
 import training_data
 import weight_map
+from atomic_write import write_atomically
 from dream_targets import atlas_targets
 from evaluation import evaluate
 from model import CONTROL_WEIGHTS, SHIPPED_WEIGHTS, greedy_policy, load_agent
@@ -126,9 +128,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="two tiny agents in a temporary folder: a smoke run")
     p.add_argument("--zoo", type=Path, default=ROOT / "runs" / "zoo", help="where the zoo's weights are kept")
     p.add_argument("--seed", type=int, default=0, help="seed of the audit, the baselines and the truth mazes")
+    p.add_argument("--train-flags", default="", metavar="'FLAGS'",
+                   help="more main_train.py flags for every zoo agent, as one string, e.g. --train-flags='--far-weight "
+                        "0.5 --steps 18000'; give such a zoo its own --zoo folder")
     p.add_argument("--groups", nargs="+", choices=sorted({g for _, _, g in ZOO}), default=None,
                    help="only the zoo agents of these groups (default: all)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    try:
+        args.train_flags = shlex.split(args.train_flags)
+    except ValueError as err:
+        p.error(f"--train-flags: {err}")
+    return args
 
 
 # --- The zoo ------------------------------------------------------------------------------------
@@ -157,6 +167,19 @@ def train_zoo(folder: Path, zoo: list[tuple[str, list[str], str]], extra: list[s
             raise SystemExit(f"error: training {name} failed:\n{(folder / f'{name}.log').read_text()[-2000:]}")
         print(f"  {name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     return [(name, folder / f"{name}.pt", group) for name, _, group in zoo]
+
+
+def check_zoo_flags(folder: Path, extra: list[str]) -> None:
+    """A zoo folder keeps the extra flags its agents were trained with: agents trained otherwise are never reused."""
+    record = folder / "train_flags.txt"
+    wanted = " ".join(extra)
+    if record.is_file() and record.read_text().strip() != wanted:
+        raise SystemExit(f"error: the agents in {folder} were trained with the extra flags "
+                         f"'{record.read_text().strip()}', not '{wanted}': give --zoo another folder")
+    if not record.is_file() and any(folder.glob("*.pt")) and wanted:
+        raise SystemExit(f"error: {folder} holds agents trained without the extra flags '{wanted}': "
+                         "give --zoo another folder")
+    write_atomically(record, lambda f: f.write((wanted + "\n").encode()))
 
 
 TRUTH_SHAPES = (("stub", env.STUB_CELLS), ("dead end", env.DEAD_END_CELLS), ("far end", env.DEAD_END_CELLS))
@@ -329,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp) if args.quick else args.zoo
         folder.mkdir(parents=True, exist_ok=True)
         chosen = [z for z in ZOO if args.groups is None or z[2] in args.groups]
-        zoo = train_zoo(folder, QUICK_ZOO if args.quick else chosen, QUICK_FLAGS if args.quick else [])
+        extra = (QUICK_FLAGS if args.quick else []) + args.train_flags
+        check_zoo_flags(folder, extra)
+        zoo = train_zoo(folder, QUICK_ZOO if args.quick else chosen, extra)
         trained = time.perf_counter() - start
         agents = zoo if args.quick else [("agent.pt", SHIPPED_WEIGHTS, "tuned on"),
                                          ("control.pt", CONTROL_WEIGHTS, "tuned on")] + zoo
@@ -347,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append([name, group, planted(info), cells_text(blind), cells_text(flags), rollouts, f"{seconds:.1f}",
                          *(f"{score(f, blind)[0]}/{len(blind)}, {score(f, blind)[1]}"
                            for method, (f, _) in results.items() if method != "audit")])
+    if args.train_flags:
+        print(f"zoo trained with the extra main_train.py flags {' '.join(args.train_flags)}")
     print(f"Flaw rediscovery on {len(zoo)} zoo agents ({'quick: tiny agents, figures meaningless' if args.quick else 'full'}); "
           f"truth: {20 if args.quick else TRUTH_MAZES} fresh mazes per cell and shape (the human in a stub, at a "
           f"corridor's end, or in a dead end {dream_maps.FAR_OFF}+ steps off the way), blind = the highest human "

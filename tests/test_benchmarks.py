@@ -58,3 +58,18 @@ def test_quick_rediscovery_runs_and_prints_its_verdicts():
                     r"^tiny-clean .*", r"^tiny-blind .*"):
         assert re.search(pattern, out.stdout, re.MULTILINE), f"no line matching {pattern!r} in:\n{out.stdout}"
     assert "Traceback" not in out.stderr and not (ROOT / "runs" / "zoo" / "tiny-clean.pt").exists()
+
+
+def test_a_zoo_folder_never_reuses_agents_trained_with_other_flags(tmp_path):
+    from benchmarks.rediscovery import check_zoo_flags
+
+    check_zoo_flags(tmp_path, ["--far-weight", "0.5"])  # a new folder takes the flags and records them
+    check_zoo_flags(tmp_path, ["--far-weight", "0.5"])
+    with pytest.raises(SystemExit, match="trained with the extra flags '--far-weight 0.5'"):
+        check_zoo_flags(tmp_path, [])
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "clean-s1.pt").write_bytes(b"")  # a zoo from before the record existed: trained with no extra flags
+    with pytest.raises(SystemExit, match="without the extra flags"):
+        check_zoo_flags(old, ["--steps", "18000"])
+    check_zoo_flags(old, [])
