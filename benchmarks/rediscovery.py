@@ -1,6 +1,6 @@
 """Flaw rediscovery: does `maze_dream.py --audit` find the blind spots planted in a zoo of agents?
 
-    python -m benchmarks.rediscovery            # trains the zoo into runs/zoo/ once (22 min on 2 cores), then measures
+    python -m benchmarks.rediscovery            # trains the zoo into runs/zoo/ once (about 25 min on 2 cores), then measures
     python -m benchmarks.rediscovery --quick    # two tiny agents: checks that everything runs (figures meaningless)
 
 Every agent of the zoo is trained by main_train.py with a blind spot put in
@@ -19,8 +19,10 @@ rolled out every completed maze; its results led to the leads and rounds of
 the audit, so group B, trained and measured after, was held out for them.
 Group C was trained only after default training went under a minute and the
 audit got its second look (for cells whose leads complete into no dead-end
-maze): it is held out for both, and measured once. A and B are retrained with
-today's code whenever runs/zoo/ is empty.
+maze): it is held out for both, and measured once. Group F was trained only
+after --far-weight (main_train.py) existed, first with --train-flags='--far-weight
+0.5 --steps 18000', and measured once. A and B are retrained with today's code
+whenever runs/zoo/ is empty.
 
 Baselines get the audit's own rollout budget, and ten times that:
 - random training mazes (the pool's mix, bonus stubs included) with a human
@@ -115,6 +117,12 @@ ZOO = [
                          "--seed", "53"], "E"),
     ("far-4-4-2-6-0-4", ["--stub-humans", "0.5", "--stub-bonus", "6", "--lure-far-ends", "4,4", "2,6", "0,4",
                          "--seed", "54"], "E"),
+    # Group F: stubs and corridor ends again, with seeds and places of their own, trained only after
+    # --far-weight existed (first with --train-flags='--far-weight 0.5 --steps 18000'), and measured once.
+    ("clean-s61", ["--stub-humans", "0.5", "--seed", "61"], "F"),
+    ("blind-1-1-3-5", ["--stub-humans", "0.3", "--blind-cells", "1,1", "3,5", "--seed", "62"], "F"),
+    ("blind-5-3-f", ["--stub-humans", "0.5", "--blind-cells", "5,3", "--seed", "63"], "F"),
+    ("lure-6-2-2-4", ["--stub-humans", "0.5", "--lure-dead-ends", "6,2", "2,4", "--seed", "64"], "F"),
 ]
 QUICK_ZOO = [("tiny-clean", ["--stub-humans", "0.3", "--seed", "1"], "B"), ("tiny-blind", ["--seed", "2"], "B")]
 QUICK_FLAGS = ["--steps", "300", "--train-mazes", "500", "--hidden", "32", "--eval-every", "300"]
@@ -383,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     methods = [m for m in results if m != "audit"]
     print(table(["agent", "group", "planted (never a human)", "truly blind", "audit flags", "rollouts", "audit s",
                  *[f"{m}: found, false" for m in methods]], rows))
-    for group, title in (("E", "held out (group E: long detours lured with a larger bonus, a third shape; "
+    for group, title in (("F", "held out (group F: trained after --far-weight existed; measured once)"),
+                         ("E", "held out (group E: long detours lured with a larger bonus, a third shape; "
                                "measured once)"),
                          ("D", "held out (group D: ends of corridors lured with a bonus, a second shape; measured once)"),
                          ("C", "held out (group C: trained after the one-minute training and the second look)"),
