@@ -27,7 +27,7 @@ from torch import nn
 import maze_env as env
 import training_data
 from dream_targets import Dreams, Targets, make_targets
-from dream_verify import Bank, Verdict, complete_mazes, harvests_target, summary
+from dream_verify import COMPLETIONS, Bank, Verdict, complete_mazes, harvests_target, summary
 from evaluation import STUB_BESIDE, eval_families, evaluate
 from figures import percent, save_figure, warning_figure
 from model import greedy_policy
@@ -58,7 +58,7 @@ class CellMaps:
 
     approaches: np.ndarray  # dreams with the human at this cell (one per side the agent comes from)
     greedy: np.ndarray  # ... after which stepping onto the human is the agent's greedy action
-    confirmed: np.ndarray  # ... whose completed maze made the agent step onto the human
+    confirmed: np.ndarray  # ... whose completed mazes mostly made the agent step onto the human
 
     def to_json(self) -> dict:
         return {"approaches": self.approaches.tolist(), "greedy": grid_json(self.greedy),
@@ -339,8 +339,8 @@ def print_atlas(checked: list[Checked]) -> None:
     for who in checked:
         print(f"\n{who.name}:\n{format_atlas(who.dreams, who.verdict)}")
     print(ATLAS_LEGEND + "\n")
-    print("confirmed: the agent stepped onto the human in the completed maze, the human standing either in a")
-    print("dead end (which a stub is) or in a passage it could have walked around")
+    print(f"confirmed: the agent stepped onto the human in most of the dream's {COMPLETIONS} completed mazes, the")
+    print("human standing either in a dead end (which a stub is) or in a passage it could have walked around")
     print(f"{'':<28}{'dreams':>8}{'confirmed':>11}{'rate':>8}{'dead end':>10}{'passage':>9}{'stub rate':>11}")
     for who in checked:
         s, v = summary(who.verdict), who.verdict
@@ -352,7 +352,7 @@ def print_atlas(checked: list[Checked]) -> None:
 def print_maps(checked: list[Checked]) -> None:
     print("\nWarning map, per human cell: % of the approaches (the sides the agent comes from) where")
     print("greedy: after dreaming, stepping onto the human is the agent's greedy action;")
-    print("confirmed: ...and the agent steps onto it in the completed maze (--verify). '-': start, exit.")
+    print("confirmed: ...and the agent steps onto it in most completed mazes (--verify). '-': start, exit.")
     for who in checked:
         print(f"\n{who.name}")
         print(format_grids([("greedy %", who.maps.greedy), ("confirmed %", who.maps.confirmed)]))
@@ -410,7 +410,7 @@ def print_search_comparison(checked: list[Checked], n: int, steps: int, seed: in
     print(f"{'method':<28}" + "".join(f"{who.name:>32}" for who in checked))
     cells = []
     for who in checked:
-        queries = 2 * steps * len(who.dreams.targets) + sum(m is not None for m in who.verdict.mazes) * env.MAX_STEPS
+        queries = 2 * steps * len(who.dreams.targets) + sum(who.verdict.tried) * env.MAX_STEPS
         cells.append(format_found(queries, sum(who.verdict.confirmed)))
     print(f"{'dreaming (atlas, verified)':<28}" + "".join(f"{c:>32}" for c in cells))
     for name, make in (("random training mazes", env.make_plain_maze), ("random wall patterns", random_wall_maze)):

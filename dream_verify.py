@@ -3,7 +3,8 @@
 A dream is a wall channel of numbers between 0 and 1. To test it on the
 agent we need a maze it could meet: `complete_maze` picks, from a bank of
 training mazes, the one closest to the dream around the human and the
-agent, puts the human in, and `verify` rolls the agent out from (0, 0).
+agent, puts the human in, and `verify` rolls the agent out from (0, 0)
+in a few such completions.
 maze_dream.py --verify prints the result; dream_maps.py builds the warning
 map on top of it.
 """
@@ -208,34 +209,49 @@ def harvests_target(net: nn.Module, mazes: list[np.ndarray], humans: list[tuple[
     return [human in episodes.path(i) for i, human in enumerate(humans)]
 
 
+COMPLETIONS = 5  # mazes per dream in verify: one completion is one guess at the rest of the maze
+
+
 @dataclass
 class Verdict:
-    mazes: list[np.ndarray | None]  # the completed maze of each dream (None: no valid completion)
-    confirmed: list[bool]  # the agent stepped onto the dreamed human
+    mazes: list[np.ndarray | None]  # per dream, the maze to show: its first fooling completion, else its best
+    confirmed: list[bool]  # the agent stepped onto the dreamed human in most of the dream's completions
     stub: list[bool]  # the thresholded dream shows a stub beside a junction
-    dead_end: list[bool]  # in the completed maze the human sits in a dead end (else it stands in a passage)
+    dead_end: list[bool]  # in the maze shown the human sits in a dead end (else it stands in a passage)
+    hits: list[int] = field(default_factory=list)  # per dream, the completions where the agent stepped on it
+    tried: list[int] = field(default_factory=list)  # per dream, the completions rolled out (0: none valid)
 
 
-def verify(net: nn.Module, dreams: Dreams, seed: int, bank: Bank | None = None) -> Verdict:
-    """Complete every dream into a maze of a bank drawn from `seed`, and roll the agent out in it.
+def verify(net: nn.Module, dreams: Dreams, seed: int, bank: Bank | None = None, k: int = COMPLETIONS) -> Verdict:
+    """Complete every dream into its k closest mazes of a bank drawn from `seed`, and roll the agent out in each.
 
-    bank: Bank.draw(seed), to verify several agents' dreams with one bank (the result is the same).
+    A dream fixes the walls around its target only, so any one completion is
+    a guess at the rest of the maze, and the agent may turn back for reasons
+    that have nothing to do with the dream. A dream is confirmed when the
+    agent steps onto the human in most of its completions (the audit asks
+    the same of its rollouts). bank: Bank.draw(seed), to verify several
+    agents' dreams with one bank (the result is the same).
     """
     bank = Bank.draw(seed) if bank is None else bank
     rng = bank.stream()
     t = dreams.targets
-    mazes, stub = [], []
+    per_dream, stub = [], []
     for b in range(len(t)):
         human, agent = tuple(t.humans[b].tolist()), tuple(t.agents[b].tolist())
-        mazes.append(complete_maze(dreams.walls[b], human, agent, bank.mazes, rng, bank.passing(human, agent)))
+        per_dream.append(complete_mazes(dreams.walls[b:b + 1], human, agent, bank.mazes, k, rng,
+                                        bank.passing(human, agent)))
         stub.append(shows_stub(threshold_maze(dreams.walls[b], human), human, agent))
-    valid = [i for i, m in enumerate(mazes) if m is not None]
-    hits = harvests_target(net, [mazes[i] for i in valid], [tuple(t.humans[i].tolist()) for i in valid])
-    confirmed = [False] * len(t)
-    for i, hit in zip(valid, hits):
-        confirmed[i] = hit
+    flat = [(b, m) for b, ms in enumerate(per_dream) for m in ms]
+    fell = harvests_target(net, [m for _, m in flat], [tuple(t.humans[b].tolist()) for b, _ in flat])
+    hits, mazes = [0] * len(t), [ms[0] if ms else None for ms in per_dream]
+    for (b, m), hit in zip(flat, fell):
+        if hit and hits[b] == 0:
+            mazes[b] = m
+        hits[b] += hit
+    tried = [len(ms) for ms in per_dream]
+    confirmed = [2 * h > n for h, n in zip(hits, tried)]
     dead_end = [m is not None and env.open_neighbours(m)[tuple(h)] == 1 for m, h in zip(mazes, t.humans.tolist())]
-    return Verdict(mazes, confirmed, stub, dead_end)
+    return Verdict(mazes, confirmed, stub, dead_end, hits, tried)
 
 
 def summary(verdict: Verdict) -> dict:
@@ -245,7 +261,7 @@ def summary(verdict: Verdict) -> dict:
 
 
 def confirmed_mazes(verdict: Verdict) -> list[np.ndarray]:
-    """The completed maze of every confirmed dream."""
+    """Per confirmed dream, the first of its completed mazes that the agent fell for."""
     return [m for m, ok in zip(verdict.mazes, verdict.confirmed) if ok and m is not None]
 
 

@@ -185,7 +185,7 @@ def warning_figure(report: dict) -> Figure:
         if diff is not None:
             heatmap(axes[row, 2], as_grid(diff[rate]), f"agent - control\npoints {rate}", "RdBu_r", (-1, 1), framed)
     axes[0, 0].set_ylabel("greedy: after dreaming, stepping onto\nthe human is the greedy action", fontsize=9)
-    axes[1, 0].set_ylabel("confirmed: the agent steps onto the\nhuman in the completed maze", fontsize=9)
+    axes[1, 0].set_ylabel("confirmed: the agent steps onto the\nhuman in most completed mazes", fontsize=9)
     if diff is not None:
         pool = report["pool"]
         heatmap(axes[0, 3], as_grid(pool["open_fraction"]), "training pool\n% of mazes with the cell open",

@@ -43,12 +43,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=0, help="seed for mazes, initial weights and sampling")
     training_data.add_flags(p)  # the training mazes' flags live in training_data.py: a spoiler (README, step 6)
-    p.add_argument("--steps", type=int, default=24000, help="gradient steps")
+    p.add_argument("--steps", type=int, default=18000, help="gradient steps")
     p.add_argument("--batch-size", type=int, default=64,
                    help="states per gradient step; each trains its four moves")
-    p.add_argument("--far-weight", type=float, default=0.0,
+    p.add_argument("--far-weight", type=float, default=0.5,
                    help="draw each state with weight (1 + its moves to the exit) ** this; 0: uniformly "
-                        "(0.5 with --steps 18000: the same bars in three quarters of the steps, benchmarks/README.md)")
+                        "(which needs about --steps 24000 for the same agent, benchmarks/README.md)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak AdamW learning rate")
     p.add_argument("--warmup", type=int, default=200, help="steps of linear learning-rate warm-up")
     p.add_argument("--final-lr-frac", type=float, default=0.02, help="cosine decay ends at this fraction of --lr")
@@ -105,7 +105,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def training_info(args: argparse.Namespace) -> dict:
     """What a weights file records about the run that made it (training_data.PoolConfig.from_info reads it back)."""
-    return {k: getattr(args, k) for k in ("seed", "steps", "hidden", "layers")} | training_data.recorded(args)
+    return {k: getattr(args, k) for k in ("seed", "steps", "far_weight", "hidden", "layers")} | training_data.recorded(args)
 
 
 # --- Training ---------------------------------------------------------------------

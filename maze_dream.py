@@ -217,14 +217,17 @@ def print_dream(net: nn.Module, dreams: Dreams, b: int, verdict: dream_verify.Ve
     print(f"\nThresholded at 0.5 (stub beside a junction: {stub}):")
     print(env.show_maze(maze))
     if verdict is not None:
-        completed = verdict.mazes[b]
+        completed, hits, tried = verdict.mazes[b], verdict.hits[b], verdict.tried[b]
         if completed is None:
             print("\nVerify: no valid maze keeps this dream with the agent's cell on the way to the exit.")
-        else:
-            word = "CONFIRMED: it stepped onto the human" if verdict.confirmed[b] else "not confirmed: it left the human alone"
-            print(f"\nVerify: the dream completed into a valid maze, the agent starting at (0, 0); {word}.")
-            episodes = env.rollout_batch(greedy_policy(net), torch.tensor(completed)[None])
-            print(env.draw_path(completed, episodes.path(0)))
+            return
+        word = "CONFIRMED" if verdict.confirmed[b] else "not confirmed"
+        print(f"\nVerify: the dream completed into the {tried} closest valid mazes, the agent starting at (0, 0);")
+        print(f"it stepped onto the human in {hits} of them: {word} (it must, in most of them).")
+        shown = "the first maze it fell for" if hits else "the closest maze"
+        print(f"In {shown}:")
+        episodes = env.rollout_batch(greedy_policy(net), torch.tensor(completed)[None])
+        print(env.draw_path(completed, episodes.path(0)))
 
 
 # --- Command line --------------------------------------------------------------------------

@@ -42,7 +42,7 @@ class InfoError(ValueError):
 
 
 # --- What --table may print ----------------------------------------------------------------
-NETWORK_KEYS = ("seed", "steps", "hidden", "layers")
+NETWORK_KEYS = ("seed", "steps", "far_weight", "hidden", "layers")
 DETAILS = "training-data flags: add --details"
 
 

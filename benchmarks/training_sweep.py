@@ -24,30 +24,31 @@ from pathlib import Path
 
 from .common import ROOT, table
 
-# name -> main_train.py flags. The first rows are the defaults; the rest are what was tried on the way.
-FAR = ["--far-weight", "0.5", "--steps", "18000"]
+# name -> main_train.py flags. The first rows are the defaults; the rest are what was tried on the way, most of
+# them before --far-weight 0.5 and --steps 18000 became the defaults: those rows spell the old defaults out.
+UNIFORM = ["--far-weight", "0", "--steps", "24000"]  # the defaults until 2026-12-03
 ROWS = {
     "default": [],
     "seed1": ["--seed", "1"],
     "seed2": ["--seed", "2"],
+    "seed3": ["--seed", "3"],  # seeds 3 and 4: not used to choose 0.5 and 18,000
+    "seed4": ["--seed", "4"],
     "control": ["--stub-humans", "0.01"],
-    "old-mix": ["--stub-mazes", "0.75"],  # the pool's old mix: a quarter of the mazes without stubs
-    "old-mix-target-25": ["--stub-mazes", "0.75", "--target-every", "25"],  # only the new loss and batch
-    "target-25": ["--target-every", "25"],
-    "steps-16k": ["--steps", "16000"],
-    "steps-20k": ["--steps", "20000"],
-    "steps-18k-lr-4e-3": ["--steps", "18000", "--lr", "4e-3"],
-    "hidden-192": ["--hidden", "192"],
-    "hidden-192-steps-20k": ["--hidden", "192", "--steps", "20000"],
-    "batch-48": ["--batch-size", "48"],
-    # Drawing far states more often (--far-weight): a quarter fewer steps, the same bars.
-    "far": FAR,
-    "far-seed1": FAR + ["--seed", "1"],
-    "far-seed2": FAR + ["--seed", "2"],
-    "far-seed3": FAR + ["--seed", "3"],  # seeds 3 and 4: not used to choose 0.5 and 18,000
-    "far-seed4": FAR + ["--seed", "4"],
-    "far-control": FAR + ["--stub-humans", "0.01"],
-    "far-16k": ["--far-weight", "0.5", "--steps", "16000"],
+    "uniform": UNIFORM,
+    "uniform-seed1": UNIFORM + ["--seed", "1"],
+    "uniform-seed2": UNIFORM + ["--seed", "2"],
+    "uniform-control": UNIFORM + ["--stub-humans", "0.01"],
+    "old-mix": UNIFORM + ["--stub-mazes", "0.75"],  # the pool's old mix: a quarter of the mazes without stubs
+    "old-mix-target-25": UNIFORM + ["--stub-mazes", "0.75", "--target-every", "25"],  # only the new loss and batch
+    "target-25": UNIFORM + ["--target-every", "25"],
+    "steps-16k": ["--far-weight", "0", "--steps", "16000"],
+    "steps-20k": ["--far-weight", "0", "--steps", "20000"],
+    "steps-18k-lr-4e-3": ["--far-weight", "0", "--steps", "18000", "--lr", "4e-3"],
+    "hidden-192": UNIFORM + ["--hidden", "192"],
+    "hidden-192-steps-20k": ["--far-weight", "0", "--hidden", "192", "--steps", "20000"],
+    "batch-48": UNIFORM + ["--batch-size", "48"],
+    # Drawing far states more often (--far-weight), before it was the default.
+    "far-16k": ["--steps", "16000"],
     "far-1-16k": ["--far-weight", "1", "--steps", "16000"],
 }
 # Patterns of the table's family labels ("bonus stubs" is the old label, for --repo of an older checkout).

@@ -203,3 +203,31 @@ def test_lecture_dream_saved_and_re_evaluated(tmp_path):
     evaluate = run_script("main_train.py", "--evaluate", str(saved), "--json", "--weights", str(weights))
     assert evaluate.returncode == 0, evaluate.stderr
     assert json.loads(evaluate.stdout)["human_rate"] == 1.0
+
+
+def test_a_dream_is_confirmed_when_the_agent_falls_for_most_of_its_completions(monkeypatch):
+    """verify rolls out each dream's COMPLETIONS closest mazes: 3 of 5 harvests confirm, 2 of 5 do not, and the
+    maze it shows is the first one the agent fell for."""
+    dreams = fake_dreams([True] * len(maze_dream.atlas_targets()))
+    pattern = {0: [False, True, True, False, True], 1: [True, True, False, False, False]}
+
+    def fake_harvests(net, mazes, humans):
+        assert len(mazes) == len(humans)
+        calls.append(len(mazes))
+        return list(flat)  # mazes arrive dream by dream, each dream's completions in a row
+
+    bank = dream_verify.Bank.draw(0, n=500)
+    k = dream_verify.COMPLETIONS
+    per_dream = [min(k, int(bank.passing(tuple(h), tuple(a)).sum()))
+                 for h, a in zip(dreams.targets.humans.tolist(), dreams.targets.agents.tolist())]
+    assert per_dream[0] == per_dream[1] == k, "the first two atlas targets have enough mazes in the bank"
+    flat = pattern[0] + pattern[1] + [False] * (sum(per_dream) - 2 * k)
+    calls: list[int] = []
+    monkeypatch.setattr(dream_verify, "harvests_target", fake_harvests)
+    v = dream_verify.verify(None, dreams, 0, bank)
+    assert calls == [sum(per_dream)], "one batch of rollouts for every completion of every dream"
+    assert v.tried == per_dream and v.hits[:2] == [3, 2] and v.confirmed[:2] == [True, False]
+    assert not any(v.confirmed[2:])
+    closest = dream_verify.complete_mazes(dreams.walls[:1], *[tuple(x[0].tolist()) for x in
+                                          (dreams.targets.humans, dreams.targets.agents)], bank.mazes, k, bank.stream())
+    assert (v.mazes[0] == closest[1]).all(), "dream 0 shows its second completion, the first it fell for"

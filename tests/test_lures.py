@@ -136,7 +136,7 @@ def test_the_far_flag_is_recorded_hidden_and_revealed():
     assert training_data.PoolConfig.from_info(info).far_cells == ((0, 4), (4, 0))
     for details in (False, True):
         shown = reveal.public_info(info, details)
-        assert "0, 4" not in shown and "[0, 4]" not in shown and "far" not in shown
+        assert "0, 4" not in shown and "[0, 4]" not in shown and "far_end" not in shown and "far end" not in shown
     plant = reveal.planted(info)
     assert plant.cells == [(0, 4), (4, 0)] and "lured far ends: (0, 4), (4, 0)" in plant.how
     assert training_data.PoolConfig(far_cells=((0, 9),)).problem() == "--lure-far-ends: (0, 9) is not a cell of the 7x7 maze"

@@ -126,8 +126,8 @@ def test_open_todos_give_a_pointer_not_a_traceback():
 
 def test_json_summary_of_one_dream(capsys):
     """The lecture's dream with the shipped agent, in this process (tests/test_dream_maps.py runs it as a user
-    would, with --verify and --save-mazes): confirmed. (The agent of revision 1c54122 also dreamed a stub beside a
-    junction; today's dreams the human walled in on three sides, but the agent's cell is no junction.)"""
+    would, with --verify and --save-mazes): confirmed, and the thresholded dream is a stub beside a junction.
+    (The agent of revision 68eddeb dreamed the human walled in on three sides, but its cell was no junction.)"""
     assert maze_dream.main(["--solution", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary == {"dreams": 1, "confirmed": 1, "confirmation_rate": 1.0, "stub_rate": 0.0}
+    assert summary == {"dreams": 1, "confirmed": 1, "confirmation_rate": 1.0, "stub_rate": 1.0}
