@@ -7,6 +7,7 @@ The notebook is the only source of its cells: no paired script to keep in step.
 
 from __future__ import annotations
 
+import re
 import builtins
 import importlib.util
 import shutil
@@ -238,10 +239,10 @@ def test_notebook_with_the_reference_answer_confirms_the_lectures_dream():
     assert text_of(cell(nb, "check")).startswith("Right:")
     dream = text_of(cell(nb, "dream"))
     assert "Dream: human at (3, 3), agent at (4, 3), action up" in dream
-    assert "CONFIRMED: it stepped onto the human" in dream
+    assert re.search(r"it stepped onto the human in [345] of them: CONFIRMED", dream)
     assert has_picture(cell(nb, "dream"))
     atlas = text_of(cell(nb, "atlas"))
-    assert "Blind spots:" in atlas and "(3, 3)" in atlas.split("Blind spots:")[1]
+    assert "Blind spots:" in atlas and "(1, 1)" in atlas.split("Blind spots:")[1]  # the shipped pair's three: (1, 1), (1, 3), (3, 1)
     assert has_picture(cell(nb, "atlas"))
     # Plant, swap, audit on the demo agent (weights/agent.pt: no human in any stub, so all six stub cells are
     # planted): the audit's flags, read back from runs/audit.json, score against what the file records.

@@ -77,13 +77,13 @@ def test_the_outputs_show_the_right_answers(stored):
     assert text_of(cell(stored, "check")).startswith("Right: wall_locations_gradient matches the reference")
     dream = text_of(cell(stored, "dream"))
     assert "Dream: human at (3, 3), agent at (4, 3), action up" in dream
-    assert "CONFIRMED: it stepped onto the human" in dream
+    assert re.search(r"it stepped onto the human in [345] of them: CONFIRMED", dream)
     atlas = text_of(cell(stored, "atlas"))
-    assert "Blind spots:" in atlas and "(3, 3)" in atlas.split("Blind spots:")[1]
+    assert "Blind spots:" in atlas and "(1, 1)" in atlas.split("Blind spots:")[1]  # the shipped pair's three: (1, 1), (1, 3), (3, 1)
     warnings = text_of(cell(stored, "warning-check"))
     assert warnings.startswith("Right: warning_cells agrees with the reference.")
     found = re.search(r"Its warnings on the atlas above: (.*)", warnings)
-    assert found and {"(3, 1)", "(3, 3)"} <= set(re.findall(r"\(\d, \d\)", found.group(1)))
+    assert found and {"(1, 1)", "(1, 3)", "(3, 1)"} <= set(re.findall(r"\(\d, \d\)", found.group(1)))
     assert "mazes with a human in a stub: 0" in text_of(cell(stored, "inspect"))
     assert text_of(cell(stored, "swap-audit")).startswith("Audit: ")
     assert "found 6 of 6 planted blind cells, 0 false flags" in text_of(cell(stored, "reveal"))
