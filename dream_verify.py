@@ -1,10 +1,10 @@
 """From a dream to a real maze, and whether the agent falls for it.
 
 A dream is a wall channel of numbers between 0 and 1. To test it on the
-agent we need a maze it could meet: `complete_maze` picks, from a bank of
-training mazes, the one closest to the dream around the human and the
-agent, puts the human in, and `verify` rolls the agent out from (0, 0)
-in a few such completions.
+agent we need a maze it could meet: `complete_mazes` picks, from a bank of
+training mazes, the few closest to the dream around the human and the
+agent and puts the human in, and `verify` rolls the agent out from (0, 0)
+in each of them.
 maze_dream.py --verify prints the result; dream_maps.py builds the warning
 map on top of it.
 """

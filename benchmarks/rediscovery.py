@@ -280,7 +280,7 @@ def atlas_baseline(net: nn.Module, seed: int) -> tuple[set[tuple[int, int]], int
     verdict = dream_verify.verify(net, dreams, seed, k=1)  # the baseline as measured: one completion per dream
     flagged = {tuple(h) for h, ok, dead in zip(dreams.targets.humans.tolist(), verdict.confirmed, verdict.dead_end)
                if ok and dead}
-    return flagged, sum(m is not None for m in verdict.mazes)
+    return flagged, sum(verdict.tried)
 
 
 def audit(net: nn.Module, seed: int, restarts: int) -> tuple[set[tuple[int, int]], int, float]:
