@@ -1,6 +1,6 @@
 """Flaw rediscovery: does `maze_dream.py --audit` find the blind spots planted in a zoo of agents?
 
-    python -m benchmarks.rediscovery            # trains the zoo into runs/zoo/ once (about 25 min on 2 cores), then measures
+    python -m benchmarks.rediscovery            # trains the zoo into runs/zoo/ once (about 18 min on 2 cores), then measures
     python -m benchmarks.rediscovery --quick    # two tiny agents: checks that everything runs (figures meaningless)
 
 Every agent of the zoo is trained by main_train.py with a blind spot put in
@@ -21,7 +21,9 @@ Group C was trained only after default training went under a minute and the
 audit got its second look (for cells whose leads complete into no dead-end
 maze): it is held out for both, and measured once. Group F was trained only
 after --far-weight (main_train.py) existed, first with --train-flags='--far-weight
-0.5 --steps 18000', and measured once. A and B are retrained with today's code
+0.5 --steps 18000', and measured once. Group G was trained only after a cell
+needed two rounds without a harvest to close (dream_maps.EMPTY_ROUNDS, which
+mended F's miss), and measured once. A and B are retrained with today's code
 whenever runs/zoo/ is empty.
 
 Baselines get the audit's own rollout budget, and ten times that:
@@ -123,6 +125,13 @@ ZOO = [
     ("blind-1-1-3-5", ["--stub-humans", "0.3", "--blind-cells", "1,1", "3,5", "--seed", "62"], "F"),
     ("blind-5-3-f", ["--stub-humans", "0.5", "--blind-cells", "5,3", "--seed", "63"], "F"),
     ("lure-6-2-2-4", ["--stub-humans", "0.5", "--lure-dead-ends", "6,2", "2,4", "--seed", "64"], "F"),
+    # Group G: trained only after a cell needed two rounds without a harvest to close (dream_maps.EMPTY_ROUNDS,
+    # for F's miss at (5, 3)), with seeds and places of their own; measured once.
+    ("clean-s71", ["--stub-humans", "0.5", "--seed", "71"], "G"),
+    ("blind-3-3-5-3-g", ["--stub-humans", "0.3", "--blind-cells", "3,3", "5,3", "--seed", "72"], "G"),
+    ("blind-1-3-3-1-g", ["--stub-humans", "0.5", "--blind-cells", "1,3", "3,1", "--seed", "73"], "G"),
+    ("lure-0-4-4-6", ["--stub-humans", "0.5", "--lure-dead-ends", "0,4", "4,6", "--seed", "74"], "G"),
+    ("all-blind-s4", ["--seed", "4"], "G"),
 ]
 QUICK_ZOO = [("tiny-clean", ["--stub-humans", "0.3", "--seed", "1"], "B"), ("tiny-blind", ["--seed", "2"], "B")]
 QUICK_FLAGS = ["--steps", "300", "--train-mazes", "500", "--hidden", "32", "--eval-every", "300"]
@@ -162,7 +171,9 @@ def train_zoo(folder: Path, zoo: list[tuple[str, list[str], str]], extra: list[s
         while todo and len(running) < WORKERS:
             name, flags = todo.pop(0)
             print(f"training {name}: main_train.py {' '.join(flags + extra)}", file=sys.stderr, flush=True)
-            cmd = [sys.executable, str(ROOT / "main_train.py"), "--no-examples", "--eval-mazes", "100",
+            # Only the final table's small evaluation: the curve's evaluations change no weight and cost time.
+            cmd = [sys.executable, str(ROOT / "main_train.py"), "--no-examples", "--eval-mazes", "100", "--eval-every",
+                   str(10 ** 9),
                    "--save", str(folder / f"{name}.pt"), "--out", str(folder / name), *flags, *extra]
             log = open(folder / f"{name}.log", "w")  # a file, not a pipe: a full pipe would stall the run
             running.append((name, subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
@@ -391,7 +402,9 @@ def main(argv: list[str] | None = None) -> int:
     methods = [m for m in results if m != "audit"]
     print(table(["agent", "group", "planted (never a human)", "truly blind", "audit flags", "rollouts", "audit s",
                  *[f"{m}: found, false" for m in methods]], rows))
-    for group, title in (("F", "held out (group F: trained after --far-weight existed; measured once)"),
+    for group, title in (("G", "held out (group G: trained after two rounds without a harvest closed a cell; "
+                               "measured once)"),
+                         ("F", "held out (group F: trained after --far-weight existed; measured once)"),
                          ("E", "held out (group E: long detours lured with a larger bonus, a third shape; "
                                "measured once)"),
                          ("D", "held out (group D: ends of corridors lured with a bonus, a second shape; measured once)"),
