@@ -1,6 +1,6 @@
 """Flaw rediscovery: does `maze_dream.py --audit` find the blind spots planted in a zoo of agents?
 
-    python -m benchmarks.rediscovery            # trains the zoo into runs/zoo/ once (about 18 min on 2 cores), then measures
+    python -m benchmarks.rediscovery            # trains the zoo into runs/zoo/ once (about 21 min on 2 cores), then measures
     python -m benchmarks.rediscovery --quick    # two tiny agents: checks that everything runs (figures meaningless)
 
 Every agent of the zoo is trained by main_train.py with a blind spot put in
