@@ -35,6 +35,7 @@ STEPS = [
     ("5 audit", "main_train.py --evaluate TMP/flagged.txt"),
     ("6 why", "main_train.py --inspect"),
     ("6 why", "main_train.py --table --details"),
+    ("6 why", "weight_map.py --png TMP/weight_map.png"),
     ("7 swap", "main_train.py --stub-humans 0.5 --blind-cells 3,3 --save TMP/ours.pt --out TMP --no-examples"),
     ("7 swap", "maze_dream.py --solution --audit --json --weights TMP/ours.pt --png TMP/theirs.png"),
     ("7 swap", "main_train.py --reveal --weights TMP/ours.pt"),
