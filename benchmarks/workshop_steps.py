@@ -40,6 +40,9 @@ STEPS = [
     ("7 swap", "maze_dream.py --solution --audit --json --weights TMP/ours.pt --png TMP/theirs.png"),
     ("7 swap", "main_train.py --reveal --weights TMP/ours.pt"),
     ("8 more", "maze_dream_more.py neurons --layer 2 --unit 150"),
+    ("8 more", "maze_dream_more.py neurons --top 5"),
+    ("8 more", "maze_dream_more.py regularized"),
+    ("8 more", "maze_dream_more.py close-loop --oracle"),
 ]
 QUICK = {"main_train.py --play", "check.py 1", "maze_dream.py --solution", "main_train.py --inspect"}
 
