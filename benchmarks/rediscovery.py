@@ -355,10 +355,10 @@ def verdicts(totals: dict) -> list[str]:
     recall = audit_total["found"] / audit_total["blind"] if audit_total["blind"] else None
     best_x10 = max(t["found"] for m, t in totals.items() if m.endswith("x10"))
     same = "not measured" if not audit_total["found"] else "met" if best_x10 < audit_total["found"] else "MISSED"
-    return [f"audit recall: {'n/a' if recall is None else f'{recall:.0%}'}  goal >= 90%: "
-            f"{'not measured' if recall is None else 'met' if recall >= 0.9 else 'MISSED'}",
-            f"false flags on clean agents: {audit_total['clean_false']}  goal 0: "
-            f"{'met' if audit_total['clean_false'] == 0 else 'MISSED'}",
+    return [f"audit recall: {'n/a' if recall is None else f'{recall:.0%}'}  goal >= 95%: "
+            f"{'not measured' if recall is None else 'met' if recall >= 0.95 else 'MISSED'}",
+            f"false flags: {audit_total['false']}, of them on clean agents: {audit_total['clean_false']}  goal 0: "
+            f"{'met' if audit_total['false'] == 0 else 'MISSED'}",
             f"the best random baseline, with 10x the audit's rollouts, finds {best_x10} true blind cells; the audit "
             f"finds {audit_total['found']}: same recall with 10x fewer rollouts: {same}"]
 

@@ -52,8 +52,8 @@ def test_quick_rediscovery_runs_and_prints_its_verdicts():
     out = subprocess.run([sys.executable, "-m", "benchmarks.rediscovery", "--quick"], cwd=ROOT,
                          env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    for pattern in (r"^audit recall: .*goal >= 90%: (met|MISSED|not measured)$",
-                    r"^false flags on clean agents: \d+  goal 0: (met|MISSED)$",
+    for pattern in (r"^audit recall: .*goal >= 95%: (met|MISSED|not measured)$",
+                    r"^false flags: \d+, of them on clean agents: \d+  goal 0: (met|MISSED)$",
                     r"same recall with 10x fewer rollouts: (met|MISSED|not measured)$",
                     r"^tiny-clean .*", r"^tiny-blind .*"):
         assert re.search(pattern, out.stdout, re.MULTILINE), f"no line matching {pattern!r} in:\n{out.stdout}"
