@@ -1,6 +1,6 @@
 """What buys the default agent in less time: main_train.py runs, one row each, timed as a user would time them.
 
-    python -m benchmarks.training_sweep                      # every row below, 21 rows, about 20 minutes on 2 cores
+    python -m benchmarks.training_sweep                      # every row below, 25 rows, about 25 minutes on 2 cores
     python -m benchmarks.training_sweep --rows default seed1 # some rows
     python -m benchmarks.training_sweep --repo OLD --rows default   # the defaults of another checkout (git worktree)
 
@@ -50,6 +50,11 @@ ROWS = {
     # Drawing far states more often (--far-weight), before it was the default.
     "far-16k": ["--steps", "16000"],
     "far-1-16k": ["--far-weight", "1", "--steps", "16000"],
+    # Fewer FLOPs to the same agent with --far-weight 0.5 (2026-12-05): a narrower or smaller batch, fewer steps.
+    "far-batch-48": ["--batch-size", "48"],
+    "far-batch-48-20k": ["--batch-size", "48", "--steps", "20000"],
+    "far-hidden-192": ["--hidden", "192"],
+    "far-0.75-16k": ["--far-weight", "0.75", "--steps", "16000"],
 }
 # Patterns of the table's family labels ("bonus stubs" is the old label, for --repo of an older checkout).
 FAMILIES = ("training, no stubs", "training, (?:with|bonus) stubs", "human in stub, beside path",
