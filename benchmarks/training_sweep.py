@@ -1,6 +1,6 @@
 """What buys the default agent in less time: main_train.py runs, one row each, timed as a user would time them.
 
-    python -m benchmarks.training_sweep                      # every row below, 25 rows, about 25 minutes on 2 cores
+    python -m benchmarks.training_sweep                      # every row below, 28 rows, about 28 minutes on 2 cores
     python -m benchmarks.training_sweep --rows default seed1 # some rows
     python -m benchmarks.training_sweep --repo OLD --rows default   # the defaults of another checkout (git worktree)
 
@@ -53,6 +53,9 @@ ROWS = {
     # Fewer FLOPs to the same agent with --far-weight 0.5 (2026-12-05): a narrower or smaller batch, fewer steps.
     "far-batch-48": ["--batch-size", "48"],
     "far-batch-48-20k": ["--batch-size", "48", "--steps", "20000"],
+    "far-batch-48-20k-seed1": ["--batch-size", "48", "--steps", "20000", "--seed", "1"],
+    "far-batch-48-20k-seed2": ["--batch-size", "48", "--steps", "20000", "--seed", "2"],
+    "far-batch-48-20k-control": ["--batch-size", "48", "--steps", "20000", "--stub-humans", "0.01"],
     "far-hidden-192": ["--hidden", "192"],
     "far-0.75-16k": ["--far-weight", "0.75", "--steps", "16000"],
 }
