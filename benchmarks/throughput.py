@@ -7,6 +7,11 @@ forward and one backward of the batch's states (four Q-values each), two
 forwards (online and target net) of the next states of the moves that don't
 end the episode (as many as the pool holds on average), one AdamW step, on
 fixed random tensors. Goal: the real loop reaches >= 50 % of the ceiling.
+
+Then the cost of a step by batch size, on the real pool with model.td_loss: a
+step has a fixed cost (dozens of small operations, each a few microseconds)
+besides its cost per state, so fewer states per step at more steps can cost
+as much time as the default while doing less arithmetic.
 """
 
 from __future__ import annotations
@@ -22,11 +27,14 @@ import torch.nn.functional as F
 import main_train
 import maze_env as env
 import training_data
-from model import INPUT_SIZE, N_ACTIONS, make_q_network
+from model import INPUT_SIZE, N_ACTIONS, make_q_network, td_loss
 
 from .common import Settings, StepClock, format_profile, ratio_line, same_global_torch_state, section, table
 
 GOAL = 0.5
+BATCHES = (32, 48, 64, 96, 128)  # states per step in the step-cost table
+OLD_RECIPE = (64, 18000)  # states per step and steps of the default training until 2026-12-05
+RECIPES = [(48, 20000), (80, 14000), (96, 12000), (96, 13000), (128, 9000), (128, 10000)]  # tried instead
 
 
 def real_loop_args(settings: Settings) -> argparse.Namespace:
@@ -41,10 +49,58 @@ def real_loop_args(settings: Settings) -> argparse.Namespace:
                                   str(eval_every), "--train-mazes", str(pool), "--no-examples"])
 
 
-def live_share(args: argparse.Namespace) -> float:
+def make_pool(args: argparse.Namespace) -> tuple[torch.Tensor, env.Transitions]:
+    """The training pool main_train.train() builds for these flags."""
+    return training_data.make_pool(training_data.pool_config(args), np.random.default_rng(args.seed))
+
+
+def live_share(trans: env.Transitions) -> float:
     """The share of the pool's moves that don't end the episode: those need a look at the next state."""
-    mazes, trans = training_data.make_pool(training_data.pool_config(args), np.random.default_rng(args.seed))
     return (~trans.done).float().mean().item()
+
+
+def step_ms(args: argparse.Namespace, mazes: torch.Tensor, trans: env.Transitions, batch: int, steps: int) -> float:
+    """Milliseconds per training step (td_loss, backward, AdamW) on the real pool, `batch` states per step."""
+    torch.manual_seed(args.seed)
+    net, target_net = make_q_network(args.hidden, args.layers), make_q_network(args.hidden, args.layers)
+    optimizer = main_train.adamw(list(net.parameters()), args.lr)
+    sampler = torch.Generator().manual_seed(args.seed)
+
+    def step() -> None:
+        states = torch.randint(len(trans) // N_ACTIONS, (batch,), generator=sampler)
+        loss = td_loss(net, target_net, mazes, trans, states, args.gamma)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    with same_global_torch_state():
+        torch.use_deterministic_algorithms(True)
+        for _ in range(3):  # warm-up
+            step()
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        return 1e3 * (time.perf_counter() - start) / steps
+
+
+def step_cost_table(args: argparse.Namespace, mazes: torch.Tensor, trans: env.Transitions, threads: list[int],
+                    steps: int, rounds: int = 2) -> tuple[str, dict]:
+    """ms per step for each of BATCHES (best of `rounds`, batches interleaved), and a line fitted through them."""
+    best = {(t, b): float("inf") for t in threads for b in BATCHES}
+    before = torch.get_num_threads()
+    try:
+        for _ in range(rounds):
+            for t in threads:
+                torch.set_num_threads(t)
+                for b in BATCHES:
+                    best[t, b] = min(best[t, b], step_ms(args, mazes, trans, b, steps))
+    finally:
+        torch.set_num_threads(before)
+    fits = {t: np.polyfit(BATCHES, [best[t, b] for b in BATCHES], 1) for t in threads}  # (ms per state, fixed ms)
+    rows = [[f"{t} thread{'s' * (t > 1)}", *(f"{best[t, b]:.2f}" for b in BATCHES), f"{fits[t][1]:.2f}",
+             f"{fits[t][0] * 1e3:.1f}"] for t in threads]
+    text = table(["torch threads", *(f"batch {b}" for b in BATCHES), "fixed ms", "us per state"], rows)
+    return text, {t: (float(fits[t][1]), float(fits[t][0])) for t in threads}
 
 
 def ceiling_steps_per_second(args: argparse.Namespace, steps: int, live: float) -> float:
@@ -113,7 +169,8 @@ def run(settings: Settings) -> dict:
     ceiling_steps = 20 if settings.quick else 200
 
     # Ceiling before and after the real loop: the machine's state drifts, the best of the two is the ceiling.
-    live = live_share(args)
+    mazes, trans = make_pool(args)
+    live = live_share(trans)
     ceilings = [ceiling_steps_per_second(args, ceiling_steps, live)]
     clock = timed_train(args)
     ceilings.append(ceiling_steps_per_second(args, ceiling_steps, live))
@@ -158,5 +215,19 @@ def run(settings: Settings) -> dict:
         last = min(len(clock.times), args.eval_every + 2)
         print(f"\nWhere the real loop spends its time, steps 2 to {last} (one evaluation included if in range):")
         print(profile_train(args, 2, last))
+
+    # More or fewer states per step: what the time does, not only the arithmetic.
+    print(f"\nms per step by states per step (td_loss, backward, AdamW on this pool; best of 2 rounds of "
+          f"{20 if settings.quick else 300} steps; 'fixed' and 'per state' fit a line through the row):")
+    threads = sorted({settings.threads, 1}, reverse=True)
+    text, fits = step_cost_table(args, mazes, trans, threads, 20 if settings.quick else 300)
+    print(text)
+    fixed, per_state = fits[settings.threads]
+    base = OLD_RECIPE[1] * (fixed + per_state * OLD_RECIPE[0])
+    rows = [[f"{batch} x {steps:,}", f"{batch * steps / (OLD_RECIPE[0] * OLD_RECIPE[1]):.2f}",
+             f"{steps * (fixed + per_state * batch) / base:.2f}"] for batch, steps in RECIPES]
+    print(f"\nstates per step x steps, against {OLD_RECIPE[0]} x {OLD_RECIPE[1]:,} (the defaults until 2026-12-05), "
+          f"from the fit at {settings.threads} thread(s):")
+    print(table(["recipe", "arithmetic", "time"], rows))
     return {"real_steps_per_s": real, "ceiling_steps_per_s": ceiling, "fraction": real / ceiling,
             "batch_size": b, "one_thread_ceiling": one_thread}
