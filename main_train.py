@@ -43,13 +43,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=0, help="seed for mazes, initial weights and sampling")
     training_data.add_flags(p)  # the training mazes' flags live in training_data.py: a spoiler (README, step 6)
-    p.add_argument("--steps", type=int, default=18000, help="gradient steps")
-    p.add_argument("--batch-size", type=int, default=64,
+    p.add_argument("--steps", type=int, default=12000, help="gradient steps")
+    p.add_argument("--batch-size", type=int, default=96,
                    help="states per gradient step; each trains its four moves")
     p.add_argument("--far-weight", type=float, default=0.5,
                    help="draw each state with weight (1 + its moves to the exit) ** this; 0: uniformly "
-                        "(which needs about --steps 24000 for the same agent, benchmarks/README.md)")
-    p.add_argument("--lr", type=float, default=3e-3, help="peak AdamW learning rate")
+                        "(which needs more steps for the same agent, benchmarks/README.md)")
+    p.add_argument("--lr", type=float, default=4e-3, help="peak AdamW learning rate")
     p.add_argument("--warmup", type=int, default=200, help="steps of linear learning-rate warm-up")
     p.add_argument("--final-lr-frac", type=float, default=0.02, help="cosine decay ends at this fraction of --lr")
     p.add_argument("--gamma", type=float, default=0.95, help="discount factor")

@@ -1,6 +1,6 @@
 """What buys the default agent in less time: main_train.py runs, one row each, timed as a user would time them.
 
-    python -m benchmarks.training_sweep                      # every row below, 28 rows, about 28 minutes on 2 cores
+    python -m benchmarks.training_sweep                      # every row below, 49 rows, about a minute each on 2 cores
     python -m benchmarks.training_sweep --rows default seed1 # some rows
     python -m benchmarks.training_sweep --repo OLD --rows default   # the defaults of another checkout (git worktree)
 
@@ -25,13 +25,15 @@ from pathlib import Path
 from .common import ROOT, table
 
 # name -> main_train.py flags. The first rows are the defaults; the rest are what was tried on the way, most of
-# them before --far-weight 0.5 and --steps 18000 became the defaults: those rows spell the old defaults out.
-UNIFORM = ["--far-weight", "0", "--steps", "24000"]  # the defaults until 2026-12-03
+# them before today's defaults: those rows spell the old defaults out.
+OLD_BATCH = ["--batch-size", "64", "--lr", "3e-3"]  # the defaults until 2026-12-05, with --steps 18000
+OLD_STEPS = ["--steps", "18000", *OLD_BATCH]
+UNIFORM = ["--far-weight", "0", "--steps", "24000", *OLD_BATCH]  # the defaults until 2026-12-03
 ROWS = {
     "default": [],
     "seed1": ["--seed", "1"],
     "seed2": ["--seed", "2"],
-    "seed3": ["--seed", "3"],  # seeds 3 and 4: not used to choose 0.5 and 18,000
+    "seed3": ["--seed", "3"],  # seeds 3 and 4: looked at before adopting the defaults, not used to tune them
     "seed4": ["--seed", "4"],
     "control": ["--stub-humans", "0.01"],
     "uniform": UNIFORM,
@@ -41,23 +43,47 @@ ROWS = {
     "old-mix": UNIFORM + ["--stub-mazes", "0.75"],  # the pool's old mix: a quarter of the mazes without stubs
     "old-mix-target-25": UNIFORM + ["--stub-mazes", "0.75", "--target-every", "25"],  # only the new loss and batch
     "target-25": UNIFORM + ["--target-every", "25"],
-    "steps-16k": ["--far-weight", "0", "--steps", "16000"],
-    "steps-20k": ["--far-weight", "0", "--steps", "20000"],
-    "steps-18k-lr-4e-3": ["--far-weight", "0", "--steps", "18000", "--lr", "4e-3"],
+    "steps-16k": [*OLD_BATCH, "--far-weight", "0", "--steps", "16000"],
+    "steps-20k": [*OLD_BATCH, "--far-weight", "0", "--steps", "20000"],
+    "steps-18k-lr-4e-3": ["--far-weight", "0", "--steps", "18000", "--lr", "4e-3", "--batch-size", "64"],
     "hidden-192": UNIFORM + ["--hidden", "192"],
-    "hidden-192-steps-20k": ["--far-weight", "0", "--hidden", "192", "--steps", "20000"],
-    "batch-48": UNIFORM + ["--batch-size", "48"],
+    "hidden-192-steps-20k": [*OLD_BATCH, "--far-weight", "0", "--hidden", "192", "--steps", "20000"],
+    "batch-48": ["--far-weight", "0", "--steps", "24000", "--lr", "3e-3", "--batch-size", "48"],
     # Drawing far states more often (--far-weight), before it was the default.
-    "far-16k": ["--steps", "16000"],
-    "far-1-16k": ["--far-weight", "1", "--steps", "16000"],
+    "far-16k": [*OLD_BATCH, "--steps", "16000"],
+    "far-1-16k": [*OLD_BATCH, "--far-weight", "1", "--steps", "16000"],
     # Fewer FLOPs to the same agent with --far-weight 0.5 (2026-12-05): a narrower or smaller batch, fewer steps.
-    "far-batch-48": ["--batch-size", "48"],
-    "far-batch-48-20k": ["--batch-size", "48", "--steps", "20000"],
-    "far-batch-48-20k-seed1": ["--batch-size", "48", "--steps", "20000", "--seed", "1"],
-    "far-batch-48-20k-seed2": ["--batch-size", "48", "--steps", "20000", "--seed", "2"],
-    "far-batch-48-20k-control": ["--batch-size", "48", "--steps", "20000", "--stub-humans", "0.01"],
-    "far-hidden-192": ["--hidden", "192"],
-    "far-0.75-16k": ["--far-weight", "0.75", "--steps", "16000"],
+    "far-batch-48": ["--steps", "18000", "--lr", "3e-3", "--batch-size", "48"],
+    "far-batch-48-20k": ["--lr", "3e-3", "--batch-size", "48", "--steps", "20000"],
+    "far-batch-48-20k-seed1": ["--lr", "3e-3", "--batch-size", "48", "--steps", "20000", "--seed", "1"],
+    "far-batch-48-20k-seed2": ["--lr", "3e-3", "--batch-size", "48", "--steps", "20000", "--seed", "2"],
+    "far-batch-48-20k-control": ["--lr", "3e-3", "--batch-size", "48", "--steps", "20000", "--stub-humans", "0.01"],
+    "far-hidden-192": [*OLD_STEPS, "--hidden", "192"],
+    "far-0.75-16k": [*OLD_BATCH, "--far-weight", "0.75", "--steps", "16000"],
+    # Fewer, larger steps (2026-12-05): a step's fixed cost is about half its time at 64 states (throughput.py).
+    # Rows other than "default" spell out --batch-size, --steps and --lr.
+    "old-default": OLD_STEPS,
+    "old-default-seed1": [*OLD_STEPS, "--seed", "1"],
+    "old-default-seed2": [*OLD_STEPS, "--seed", "2"],
+    "old-default-control": [*OLD_STEPS, "--stub-humans", "0.01"],
+    "b128-9k": ["--batch-size", "128", "--steps", "9000", "--lr", "3e-3"],
+    "b128-9k-target-25": ["--batch-size", "128", "--steps", "9000", "--lr", "3e-3", "--target-every", "25"],
+    "b128-10k": ["--batch-size", "128", "--steps", "10000", "--lr", "3e-3"],
+    "b96-12k": ["--batch-size", "96", "--steps", "12000", "--lr", "3e-3"],
+    "b96-13k": ["--batch-size", "96", "--steps", "13000", "--lr", "3e-3"],
+    "b80-14k": ["--batch-size", "80", "--steps", "14000", "--lr", "3e-3"],
+    "b96-12k-far-0.25": ["--batch-size", "96", "--steps", "12000", "--lr", "3e-3", "--far-weight", "0.25"],
+    "b128-9k-lr-5e-3": ["--batch-size", "128", "--steps", "9000", "--lr", "5e-3"],
+    "b128-9k-lr-5e-3-target-25": ["--batch-size", "128", "--steps", "9000", "--lr", "5e-3", "--target-every", "25"],
+    "b128-8k-lr-7e-3": ["--batch-size", "128", "--steps", "8000", "--lr", "7e-3"],
+    "b128-9k-lr-6e-3": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3"],
+    "b128-9k-lr-6e-3-seed1": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3", "--seed", "1"],
+    "b128-9k-lr-6e-3-seed2": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3", "--seed", "2"],
+    "b128-9k-lr-6e-3-seed3": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3", "--seed", "3"],
+    "b128-9k-lr-6e-3-control": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3", "--stub-humans", "0.01"],
+    "b128-9k-lr-6e-3-far-0.75": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3", "--far-weight", "0.75"],
+    "b128-9k-lr-6e-3-far-0.75-seed1": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3", "--far-weight",
+                                       "0.75", "--seed", "1"],
 }
 # Patterns of the table's family labels ("bonus stubs" is the old label, for --repo of an older checkout).
 FAMILIES = ("training, no stubs", "training, (?:with|bonus) stubs", "human in stub, beside path",
