@@ -1,6 +1,6 @@
 """Flaw rediscovery: does `maze_dream.py --audit` find the blind spots planted in a zoo of agents?
 
-    python -m benchmarks.rediscovery            # trains the zoo into runs/zoo/ once (about 21 min on 2 cores), then measures
+    python -m benchmarks.rediscovery            # trains the zoo into runs/zoo/ once (about 24 min on 2 cores), then measures
     python -m benchmarks.rediscovery --quick    # two tiny agents: checks that everything runs (figures meaningless)
 
 Every agent of the zoo is trained by main_train.py with a blind spot put in
@@ -23,7 +23,9 @@ maze): it is held out for both, and measured once. Group F was trained only
 after --far-weight (main_train.py) existed, first with --train-flags='--far-weight
 0.5 --steps 18000', and measured once. Group G was trained only after a cell
 needed two rounds without a harvest to close (dream_maps.EMPTY_ROUNDS, which
-mended F's miss), and measured once. A and B are retrained with today's code
+mended F's miss), and measured once. Group H was trained only after the default
+training became 96 states per step for 12,000 steps (2026-12-05), and measured
+once. A and B are retrained with today's code
 whenever runs/zoo/ is empty.
 
 Baselines get the audit's own rollout budget, and ten times that:
@@ -132,6 +134,13 @@ ZOO = [
     ("blind-1-3-3-1-g", ["--stub-humans", "0.5", "--blind-cells", "1,3", "3,1", "--seed", "73"], "G"),
     ("lure-0-4-4-6", ["--stub-humans", "0.5", "--lure-dead-ends", "0,4", "4,6", "--seed", "74"], "G"),
     ("all-blind-s4", ["--seed", "4"], "G"),
+    # Group H: trained only after the default training became 96 states per step, 12,000 steps, lr 4e-3
+    # (2026-12-05), with seeds and places of their own; measured once.
+    ("clean-s81", ["--stub-humans", "0.5", "--seed", "81"], "H"),
+    ("blind-3-5-5-3-h", ["--stub-humans", "0.3", "--blind-cells", "3,5", "5,3", "--seed", "82"], "H"),
+    ("blind-1-1-h", ["--stub-humans", "0.5", "--blind-cells", "1,1", "--seed", "83"], "H"),
+    ("lure-2-0-6-4", ["--stub-humans", "0.5", "--lure-dead-ends", "2,0", "6,4", "--seed", "84"], "H"),
+    ("all-blind-s8", ["--seed", "8"], "H"),
 ]
 QUICK_ZOO = [("tiny-clean", ["--stub-humans", "0.3", "--seed", "1"], "B"), ("tiny-blind", ["--seed", "2"], "B")]
 QUICK_FLAGS = ["--steps", "300", "--train-mazes", "500", "--hidden", "32", "--eval-every", "300"]
@@ -402,7 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     methods = [m for m in results if m != "audit"]
     print(table(["agent", "group", "planted (never a human)", "truly blind", "audit flags", "rollouts", "audit s",
                  *[f"{m}: found, false" for m in methods]], rows))
-    for group, title in (("G", "held out (group G: trained after two rounds without a harvest closed a cell; "
+    for group, title in (("H", "held out (group H: trained after the default training became 96 states per "
+                               "step for 12,000 steps; measured once)"),
+                         ("G", "held out (group G: trained after two rounds without a harvest closed a cell; "
                                "measured once)"),
                          ("F", "held out (group F: trained after --far-weight existed; measured once)"),
                          ("E", "held out (group E: long detours lured with a larger bonus, a third shape; "
