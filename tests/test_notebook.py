@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import maze_env as env
 from test_exercise import EXERCISE, ROOT, SOLUTION, Edited, drift, function_parts
 
 NOTEBOOK = ROOT / "workshop.ipynb"
@@ -189,6 +190,14 @@ def has_picture(c: nbformat.NotebookNode) -> bool:
     return any("image/png" in o.get("data", {}) for o in c.outputs)
 
 
+def blind_spots(atlas: str) -> set[str]:
+    """The cells the warning map's "Blind spots:" table lists, checked to be stub cells ("(r, c)" strings)."""
+    assert "Blind spots:" in atlas
+    spots = {f"({r}, {c})" for r, c in re.findall(r"^\((\d), (\d)\) ", atlas.split("Blind spots:")[1], re.M)}
+    assert spots and spots <= {f"({r}, {c})" for r, c in env.STUB_CELLS}, f"blind spots that are no stub cells: {spots}"
+    return spots
+
+
 def with_answer(body: str) -> nbformat.NotebookNode:
     """The notebook with the exercise cell's TODO block replaced by `body` (lines indented 4 spaces)."""
     nb = read_notebook()
@@ -242,7 +251,7 @@ def test_notebook_with_the_reference_answer_confirms_the_lectures_dream():
     assert re.search(r"it stepped onto the human in [345] of them: CONFIRMED", dream)
     assert has_picture(cell(nb, "dream"))
     atlas = text_of(cell(nb, "atlas"))
-    assert "Blind spots:" in atlas and "(1, 1)" in atlas.split("Blind spots:")[1]  # the shipped pair's three: (1, 1), (1, 3), (3, 1)
+    blind_spots(atlas)  # today's shipped pair: (1, 3)
     assert has_picture(cell(nb, "atlas"))
     # Plant, swap, audit on the demo agent (weights/agent.pt: no human in any stub, so all six stub cells are
     # planted): the audit's flags, read back from runs/audit.json, score against what the file records.
