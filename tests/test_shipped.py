@@ -18,8 +18,7 @@ import main_train
 import maze_dream
 import maze_env as env
 from helpers import ROOT, run_script
-from model import SHIPPED_WEIGHTS as SHIPPED
-from model import load_agent
+from model import SHIPPED_WEIGHTS, load_agent
 from spoilers.solutions import wall_locations_gradient
 
 
@@ -141,7 +140,7 @@ def test_json_summary_of_one_dream(capsys):
 def test_the_lecture_dream_completes_into_stubs_beside_the_way_that_fool_the_agent():
     """The signature of the flaw is in the mazes the dream completes into: the human in a stub (a one-cell dead
     end beside a junction), and the agent walks into it."""
-    net, _ = load_agent(SHIPPED)
+    net, _ = load_agent(SHIPPED_WEIGHTS)
     args = maze_dream.parse_args(["--solution"])
     dreams = maze_dream.run(net.requires_grad_(False), dream_targets.lecture_target(), wall_locations_gradient, args,
                             None)
