@@ -24,10 +24,16 @@ from pathlib import Path
 
 from .common import ROOT, table
 
+
+def recipe(batch: int, steps: int, lr: str, *more: str) -> list[str]:
+    """main_train.py flags for `batch` states per step, `steps` steps and a peak learning rate `lr`, then `more`."""
+    return ["--batch-size", str(batch), "--steps", str(steps), "--lr", lr, *more]
+
+
 # name -> main_train.py flags. The first rows are the defaults; the rest are what was tried on the way, most of
 # them before today's defaults: those rows spell the old defaults out.
 OLD_BATCH = ["--batch-size", "64", "--lr", "3e-3"]  # the defaults until 2026-12-05, with --steps 18000
-OLD_STEPS = ["--steps", "18000", *OLD_BATCH]
+OLD_STEPS = recipe(64, 18000, "3e-3")
 UNIFORM = ["--far-weight", "0", "--steps", "24000", *OLD_BATCH]  # the defaults until 2026-12-03
 ROWS = {
     "default": [],
@@ -53,11 +59,11 @@ ROWS = {
     "far-16k": [*OLD_BATCH, "--steps", "16000"],
     "far-1-16k": [*OLD_BATCH, "--far-weight", "1", "--steps", "16000"],
     # Fewer FLOPs to the same agent with --far-weight 0.5 (2026-12-05): a narrower or smaller batch, fewer steps.
-    "far-batch-48": ["--steps", "18000", "--lr", "3e-3", "--batch-size", "48"],
-    "far-batch-48-20k": ["--lr", "3e-3", "--batch-size", "48", "--steps", "20000"],
-    "far-batch-48-20k-seed1": ["--lr", "3e-3", "--batch-size", "48", "--steps", "20000", "--seed", "1"],
-    "far-batch-48-20k-seed2": ["--lr", "3e-3", "--batch-size", "48", "--steps", "20000", "--seed", "2"],
-    "far-batch-48-20k-control": ["--lr", "3e-3", "--batch-size", "48", "--steps", "20000", "--stub-humans", "0.01"],
+    "far-batch-48": recipe(48, 18000, "3e-3"),
+    "far-batch-48-20k": recipe(48, 20000, "3e-3"),
+    "far-batch-48-20k-seed1": recipe(48, 20000, "3e-3", "--seed", "1"),
+    "far-batch-48-20k-seed2": recipe(48, 20000, "3e-3", "--seed", "2"),
+    "far-batch-48-20k-control": recipe(48, 20000, "3e-3", "--stub-humans", "0.01"),
     "far-hidden-192": [*OLD_STEPS, "--hidden", "192"],
     "far-0.75-16k": [*OLD_BATCH, "--far-weight", "0.75", "--steps", "16000"],
     # Fewer, larger steps (2026-12-05): a step's fixed cost is about half its time at 64 states (throughput.py).
@@ -66,24 +72,23 @@ ROWS = {
     "old-default-seed1": [*OLD_STEPS, "--seed", "1"],
     "old-default-seed2": [*OLD_STEPS, "--seed", "2"],
     "old-default-control": [*OLD_STEPS, "--stub-humans", "0.01"],
-    "b128-9k": ["--batch-size", "128", "--steps", "9000", "--lr", "3e-3"],
-    "b128-9k-target-25": ["--batch-size", "128", "--steps", "9000", "--lr", "3e-3", "--target-every", "25"],
-    "b128-10k": ["--batch-size", "128", "--steps", "10000", "--lr", "3e-3"],
-    "b96-12k": ["--batch-size", "96", "--steps", "12000", "--lr", "3e-3"],
-    "b96-13k": ["--batch-size", "96", "--steps", "13000", "--lr", "3e-3"],
-    "b80-14k": ["--batch-size", "80", "--steps", "14000", "--lr", "3e-3"],
-    "b96-12k-far-0.25": ["--batch-size", "96", "--steps", "12000", "--lr", "3e-3", "--far-weight", "0.25"],
-    "b128-9k-lr-5e-3": ["--batch-size", "128", "--steps", "9000", "--lr", "5e-3"],
-    "b128-9k-lr-5e-3-target-25": ["--batch-size", "128", "--steps", "9000", "--lr", "5e-3", "--target-every", "25"],
-    "b128-8k-lr-7e-3": ["--batch-size", "128", "--steps", "8000", "--lr", "7e-3"],
-    "b128-9k-lr-6e-3": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3"],
-    "b128-9k-lr-6e-3-seed1": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3", "--seed", "1"],
-    "b128-9k-lr-6e-3-seed2": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3", "--seed", "2"],
-    "b128-9k-lr-6e-3-seed3": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3", "--seed", "3"],
-    "b128-9k-lr-6e-3-control": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3", "--stub-humans", "0.01"],
-    "b128-9k-lr-6e-3-far-0.75": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3", "--far-weight", "0.75"],
-    "b128-9k-lr-6e-3-far-0.75-seed1": ["--batch-size", "128", "--steps", "9000", "--lr", "6e-3", "--far-weight",
-                                       "0.75", "--seed", "1"],
+    "b128-9k": recipe(128, 9000, "3e-3"),
+    "b128-9k-target-25": recipe(128, 9000, "3e-3", "--target-every", "25"),
+    "b128-10k": recipe(128, 10000, "3e-3"),
+    "b96-12k": recipe(96, 12000, "3e-3"),
+    "b96-13k": recipe(96, 13000, "3e-3"),
+    "b80-14k": recipe(80, 14000, "3e-3"),
+    "b96-12k-far-0.25": recipe(96, 12000, "3e-3", "--far-weight", "0.25"),
+    "b128-9k-lr-5e-3": recipe(128, 9000, "5e-3"),
+    "b128-9k-lr-5e-3-target-25": recipe(128, 9000, "5e-3", "--target-every", "25"),
+    "b128-8k-lr-7e-3": recipe(128, 8000, "7e-3"),
+    "b128-9k-lr-6e-3": recipe(128, 9000, "6e-3"),
+    "b128-9k-lr-6e-3-seed1": recipe(128, 9000, "6e-3", "--seed", "1"),
+    "b128-9k-lr-6e-3-seed2": recipe(128, 9000, "6e-3", "--seed", "2"),
+    "b128-9k-lr-6e-3-seed3": recipe(128, 9000, "6e-3", "--seed", "3"),
+    "b128-9k-lr-6e-3-control": recipe(128, 9000, "6e-3", "--stub-humans", "0.01"),
+    "b128-9k-lr-6e-3-far-0.75": recipe(128, 9000, "6e-3", "--far-weight", "0.75"),
+    "b128-9k-lr-6e-3-far-0.75-seed1": recipe(128, 9000, "6e-3", "--far-weight", "0.75", "--seed", "1"),
 }
 # Patterns of the table's family labels ("bonus stubs" is the old label, for --repo of an older checkout).
 FAMILIES = ("training, no stubs", "training, (?:with|bonus) stubs", "human in stub, beside path",
